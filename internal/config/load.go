@@ -1,0 +1,325 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nimbusfw/nimbus/internal/diag"
+)
+
+// ServiceFileNames are the names looked for in a service folder, in order.
+var ServiceFileNames = []string{"serverless.yml", "serverless.yaml", "serverless.json"}
+
+// unsupportedServiceFiles are names serverless v3 accepts that need a
+// JavaScript engine; finding one gets a clear error instead of "not found".
+var unsupportedServiceFiles = []string{"serverless.js", "serverless.ts", "serverless.cjs", "serverless.mjs"}
+
+// FindServiceFile returns the config file to load: explicit (from --config),
+// relative to dir, or the first of ServiceFileNames present in dir.
+func FindServiceFile(dir, explicit string) (string, diag.Diagnostics) {
+	var ds diag.Diagnostics
+	if explicit != "" {
+		p := explicit
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			ds.Errorf(diag.Pos{}, "", "the config file %q given with --config does not exist", explicit)
+			return "", ds
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".yml", ".yaml", ".json":
+		default:
+			ds.Errorf(diag.Pos{}, "", "the config file %q is not .yml, .yaml or .json: JavaScript and TypeScript service files are not supported", explicit)
+			return "", ds
+		}
+		return p, nil
+	}
+	for _, name := range ServiceFileNames {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	for _, name := range unsupportedServiceFiles {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			ds.Append(diag.Diagnostic{Severity: diag.Error,
+				Summary: fmt.Sprintf("found %s, but JavaScript and TypeScript service files are not supported", name),
+				Detail:  "Convert it to serverless.yml (sls print --format yaml writes the resolved form)."})
+			return "", ds
+		}
+	}
+	ds.Append(diag.Diagnostic{Severity: diag.Error,
+		Summary: fmt.Sprintf("no service file in %s", dir),
+		Detail:  "Looked for " + strings.Join(ServiceFileNames, ", ") + ". Use --config to name another file."})
+	return "", ds
+}
+
+// ParseFile reads and parses a YAML or JSON file. name is how diagnostics
+// will call it; the content is registered with src for rendering.
+func ParseFile(path, name string, src *diag.Sources) (*Node, diag.Diagnostics) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var ds diag.Diagnostics
+		ds.Errorf(diag.Pos{File: name}, "", "cannot read file: %v", errors.Unwrap(err))
+		return nil, ds
+	}
+	return Parse(name, data, src)
+}
+
+// Parse parses YAML (or JSON, a subset of it) into a Node tree. It never
+// panics on bad input; every problem becomes a diagnostic.
+func Parse(name string, data []byte, src *diag.Sources) (root *Node, ds diag.Diagnostics) {
+	if src != nil {
+		src.Add(name, data)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlErrorDiags(name, data, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return NewNull(diag.Pos{File: name, Line: 1, Col: 1}), nil
+	}
+	c := converter{file: name, anchors: map[*yaml.Node]*Node{}}
+	root = c.convert(doc.Content[0], 0)
+	return root, c.ds
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlErrorDiags turns yaml.v3's "yaml: line N: msg" errors into positioned
+// diagnostics. yaml.v3 reports no column, so the column of the line's first
+// non-blank character is used.
+func yamlErrorDiags(name string, data []byte, err error) diag.Diagnostics {
+	var ds diag.Diagnostics
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	lines := strings.Split(string(data), "\n")
+	for _, m := range msgs {
+		m = strings.TrimSpace(m)
+		line := 0
+		if sm := yamlLineRE.FindStringSubmatch(m); sm != nil {
+			line, _ = strconv.Atoi(sm[1])
+			m = sm[2]
+		} else if strings.HasPrefix(m, "line ") {
+			if i := strings.Index(m, ": "); i > 0 {
+				line, _ = strconv.Atoi(m[5:i])
+				m = m[i+2:]
+			}
+		}
+		m = strings.TrimPrefix(m, "yaml: ")
+		pos := diag.Pos{File: name, Line: line}
+		if line > 0 && line <= len(lines) {
+			l := lines[line-1]
+			pos.Col = len(l) - len(strings.TrimLeft(l, " \t")) + 1
+		}
+		ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: pos, Summary: "invalid YAML: " + m})
+	}
+	return ds
+}
+
+type converter struct {
+	file    string
+	anchors map[*yaml.Node]*Node
+	ds      diag.Diagnostics
+}
+
+const maxDepth = 2000
+
+func (c *converter) pos(n *yaml.Node) diag.Pos {
+	return diag.Pos{File: c.file, Line: n.Line, Col: n.Column}
+}
+
+// cfnFunctions are the CloudFormation short-form tags serverless v3 accepts,
+// with the key of the long form they become.
+var cfnFunctions = map[string]string{
+	"!Ref": "Ref", "!Condition": "Condition",
+	"!And": "Fn::And", "!Base64": "Fn::Base64", "!Cidr": "Fn::Cidr", "!Equals": "Fn::Equals",
+	"!FindInMap": "Fn::FindInMap", "!GetAtt": "Fn::GetAtt", "!GetAZs": "Fn::GetAZs",
+	"!If": "Fn::If", "!ImportValue": "Fn::ImportValue", "!Join": "Fn::Join", "!Not": "Fn::Not",
+	"!Or": "Fn::Or", "!Select": "Fn::Select", "!Split": "Fn::Split", "!Sub": "Fn::Sub",
+}
+
+func (c *converter) convert(n *yaml.Node, depth int) *Node {
+	if depth > maxDepth {
+		c.ds.Errorf(c.pos(n), "", "the document nests deeper than %d levels", maxDepth)
+		return NewNull(c.pos(n))
+	}
+	if n.Kind == yaml.AliasNode {
+		if done, ok := c.anchors[n.Alias]; ok {
+			if done == nil {
+				c.ds.Errorf(c.pos(n), "", "alias *%s refers to its own anchor", n.Value)
+				return NewNull(c.pos(n))
+			}
+			return done.Clone()
+		}
+		return c.convert(n.Alias, depth+1)
+	}
+	if n.Anchor != "" {
+		c.anchors[n] = nil // in progress: a self-reference is a cycle
+	}
+	out := c.convertValue(n, depth)
+	if n.Anchor != "" {
+		c.anchors[n] = out
+	}
+	return out
+}
+
+func (c *converter) convertValue(n *yaml.Node, depth int) *Node {
+	if long, ok := cfnFunctions[n.Tag]; ok {
+		return c.cfnTag(n, long, depth)
+	}
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+		c.ds.Errorf(c.pos(n), "", "unknown tag %s", n.Tag)
+		return NewNull(c.pos(n))
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return c.mapping(n, depth)
+	case yaml.SequenceNode:
+		s := NewSeq(c.pos(n))
+		s.Items = make([]*Node, 0, len(n.Content))
+		for _, it := range n.Content {
+			s.Items = append(s.Items, c.convert(it, depth+1))
+		}
+		return s
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return NewNull(c.pos(n))
+		}
+		return c.convert(n.Content[0], depth+1)
+	}
+	return c.scalar(n)
+}
+
+// cfnTag builds {LongName: value}. A scalar !GetAtt "A.B.C" becomes ["A", "B.C"],
+// as serverless v3's YAML schema splits it at the first dot.
+func (c *converter) cfnTag(n *yaml.Node, long string, depth int) *Node {
+	p := c.pos(n)
+	var v *Node
+	if n.Kind == yaml.ScalarNode {
+		v = NewString(n.Value, p)
+		if long == "Fn::GetAtt" {
+			head, tail, _ := strings.Cut(n.Value, ".")
+			v = NewSeq(p, NewString(head, p), NewString(tail, p))
+		}
+	} else {
+		cp := *n
+		cp.Tag = ""
+		if n.Kind == yaml.MappingNode {
+			cp.Tag = "!!map"
+		} else if n.Kind == yaml.SequenceNode {
+			cp.Tag = "!!seq"
+		}
+		v = c.convertValue(&cp, depth+1)
+	}
+	m := NewMap(p)
+	m.Pairs = []Pair{{Key: long, KeyPos: p, Value: v}}
+	return m
+}
+
+func (c *converter) mapping(n *yaml.Node, depth int) *Node {
+	m := NewMap(c.pos(n))
+	m.Pairs = make([]Pair, 0, len(n.Content)/2)
+	var merged []*Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merged = append(merged, c.mergeSources(v, depth)...)
+			continue
+		}
+		key := c.keyString(k)
+		m.Pairs = append(m.Pairs, Pair{Key: key, KeyPos: c.pos(k), Value: c.convert(v, depth+1)})
+	}
+	// Explicit keys win over merged ones; earlier merge sources win over later.
+	for _, src := range merged {
+		for _, p := range src.Pairs {
+			if !m.Has(p.Key) {
+				m.Pairs = append(m.Pairs, Pair{Key: p.Key, KeyPos: p.KeyPos, Value: p.Value.Clone()})
+			}
+		}
+	}
+	return m
+}
+
+func (c *converter) mergeSources(v *yaml.Node, depth int) []*Node {
+	var out []*Node
+	add := func(y *yaml.Node) {
+		n := c.convert(y, depth+1)
+		if n.Kind != Map {
+			c.ds.Errorf(c.pos(y), "", "a merge key (<<) needs a mapping or a list of mappings, not %s", n.Kind)
+			return
+		}
+		out = append(out, n)
+	}
+	if v.Kind == yaml.SequenceNode {
+		for _, it := range v.Content {
+			add(it)
+		}
+	} else {
+		add(v)
+	}
+	return out
+}
+
+func (c *converter) keyString(k *yaml.Node) string {
+	if k.Kind == yaml.ScalarNode {
+		return k.Value
+	}
+	c.ds.Errorf(c.pos(k), "", "a mapping key must be a plain value, not a %s", map[yaml.Kind]string{
+		yaml.MappingNode: "mapping", yaml.SequenceNode: "sequence", yaml.AliasNode: "alias"}[k.Kind])
+	return fmt.Sprintf("<invalid key at line %d>", k.Line)
+}
+
+func (c *converter) scalar(n *yaml.Node) *Node {
+	p := c.pos(n)
+	switch n.ShortTag() {
+	case "!!null":
+		return NewNull(p)
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return NewBool(b, p)
+		}
+	case "!!int":
+		var i int64
+		if err := n.Decode(&i); err == nil {
+			return NewInt(i, p)
+		}
+		var f float64
+		if err := n.Decode(&f); err == nil {
+			return NewFloat(f, p)
+		}
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err == nil {
+			if f == math.Trunc(f) && !strings.ContainsAny(n.Value, ".eE") && math.Abs(f) < 1<<53 {
+				return NewInt(int64(f), p)
+			}
+			return NewFloat(f, p)
+		}
+	case "!!timestamp":
+		var t time.Time
+		if err := n.Decode(&t); err == nil {
+			// js-yaml builds a Date, which prints as an ISO string.
+			return NewString(t.UTC().Format("2006-01-02T15:04:05.000Z"), p)
+		}
+	case "!!binary":
+		return NewString(n.Value, p)
+	}
+	return NewString(n.Value, p)
+}
