@@ -479,3 +479,20 @@ func (n *Node) Scalar0() string {
 	}
 	return n.Scalar()
 }
+
+// List returns a sequence's items, or nil for anything else (nil-safe, so
+// optional lists can be ranged over directly).
+func (n *Node) List() []*Node {
+	if n == nil || n.Kind != Seq {
+		return nil
+	}
+	return n.Items
+}
+
+// Entries returns a map's pairs, or nil for anything else (nil-safe).
+func (n *Node) Entries() []Pair {
+	if n == nil || n.Kind != Map {
+		return nil
+	}
+	return n.Pairs
+}

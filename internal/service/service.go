@@ -132,27 +132,26 @@ func New(root *config.Node, dir, configFile string, options map[string]string) *
 		Raw:              prov,
 	}
 	s.Package = packageOf(root.Get("package"))
-	for _, p := range root.Get("plugins").Items {
+	for _, p := range root.Get("plugins").List() {
 		if name, ok := p.Str(); ok {
 			s.Plugins = append(s.Plugins, name)
 		}
 	}
 	if pl := root.Get("plugins"); pl != nil && pl.Kind == config.Map {
-		for _, p := range pl.Get("modules").Items {
+		for _, p := range pl.Get("modules").List() {
 			if name, ok := p.Str(); ok {
 				s.Plugins = append(s.Plugins, name)
 			}
 		}
 	}
-	if fns := root.Get("functions"); fns != nil {
-		for _, p := range fns.Pairs {
-			s.Functions = append(s.Functions, s.function(p))
+	for _, p := range root.Get("functions").Entries() {
+		if p.Value == nil || p.Value.Kind == config.Null {
+			continue // v3 drops null function entries
 		}
+		s.Functions = append(s.Functions, s.function(p))
 	}
-	if layers := root.Get("layers"); layers != nil {
-		for _, p := range layers.Pairs {
-			s.Layers = append(s.Layers, &Layer{Key: p.Key, Path: p.Value.Get("path").StringOr(""), Raw: p.Value})
-		}
+	for _, p := range root.Get("layers").Entries() {
+		s.Layers = append(s.Layers, &Layer{Key: p.Key, Path: p.Value.Get("path").StringOr(""), Raw: p.Value})
 	}
 	return s
 }
@@ -174,7 +173,7 @@ func (s *Service) function(p config.Pair) *Function {
 		Raw:          raw,
 		Pos:          p.KeyPos,
 	}
-	for i, ev := range raw.Get("events").Items {
+	for i, ev := range raw.Get("events").List() {
 		e := Event{Index: i, Pos: ev.Pos}
 		if ev.Kind == config.Map && len(ev.Pairs) > 0 {
 			e.Type = ev.Pairs[0].Key
@@ -243,7 +242,7 @@ func packageOf(n *config.Node) Package {
 
 func strings1(n *config.Node) []string {
 	var out []string
-	for _, it := range n.Items {
+	for _, it := range n.List() {
 		if s, ok := it.Str(); ok {
 			out = append(out, s)
 		}
