@@ -1,0 +1,208 @@
+package pool
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nimbusfw/nimbus/internal/local/runtimeapi"
+	"github.com/nimbusfw/nimbus/internal/local/runtimes"
+)
+
+// maxCapture bounds the log tail kept for one invocation's Result.Logs.
+const maxCapture = 4096
+
+// instance is one runtime process with its own Runtime API endpoint.
+type instance struct {
+	fn      *function
+	gen     uint64
+	srv     *runtimeapi.Server
+	cmd     *exec.Cmd
+	started time.Time
+	// lastUsed is written only while the instance is owned by one
+	// invocation and read by the reaper under fn.mu after release.
+	lastUsed time.Time
+	// readyTime is when the runtime first polled; set by the invocation
+	// that started the instance.
+	readyTime time.Time
+
+	exited  chan struct{}
+	waitErr error // set before exited closes
+
+	stopOnce sync.Once
+	output   sync.WaitGroup
+
+	captureMu sync.Mutex
+	capturing bool
+	capture   []byte
+}
+
+func startInstance(f *function, l *runtimes.Launch, gen uint64) (*instance, error) {
+	srv, err := runtimeapi.Listen()
+	if err != nil {
+		return nil, err
+	}
+	inst := &instance{fn: f, gen: gen, srv: srv, exited: make(chan struct{})}
+	cmd := exec.Command(l.Path, l.Args...)
+	cmd.Dir = l.TaskRoot
+	env := make([]string, 0, len(f.env)+len(l.Env)+8)
+	env = append(env, f.env...)
+	env = append(env, l.Env...)
+	env = append(env,
+		"AWS_LAMBDA_RUNTIME_API="+srv.Addr(),
+		"_HANDLER="+l.Handler,
+		"LAMBDA_TASK_ROOT="+l.TaskRoot,
+		"AWS_LAMBDA_LOG_STREAM_NAME="+logStreamName(),
+	)
+	// Caller-supplied variables go last so they win over computed ones.
+	env = append(env, sortedEnv(f.p.opts.Env)...)
+	cmd.Env = env
+	// A process group lets a timeout kill a bootstrap script's children too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		srv.Close()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	inst.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		srv.Close()
+		return nil, err
+	}
+	outW.Close()
+	errW.Close()
+	inst.cmd = cmd
+	inst.output.Add(2)
+	go inst.pump(outR)
+	go inst.pump(errR)
+	go func() {
+		inst.waitErr = cmd.Wait()
+		close(inst.exited)
+	}()
+	return inst, nil
+}
+
+// pump copies the process output line by line to the log and the capture.
+func (inst *instance) pump(r io.ReadCloser) {
+	defer inst.output.Done()
+	defer r.Close()
+	br := bufio.NewReaderSize(r, 64*1024)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			text := bytes.TrimRight(line, "\r\n")
+			inst.fn.p.log.line(inst.fn.prefix, string(text))
+			inst.captureLine(text)
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+func (inst *instance) beginCapture() {
+	inst.captureMu.Lock()
+	inst.capturing = true
+	inst.capture = inst.capture[:0]
+	inst.captureMu.Unlock()
+}
+
+func (inst *instance) captureLine(text []byte) {
+	inst.captureMu.Lock()
+	if inst.capturing {
+		inst.capture = append(inst.capture, text...)
+		inst.capture = append(inst.capture, '\n')
+		if over := len(inst.capture) - maxCapture; over > 0 {
+			inst.capture = append(inst.capture[:0], inst.capture[over:]...)
+		}
+	}
+	inst.captureMu.Unlock()
+}
+
+// endCapture returns what the instance printed since beginCapture.
+func (inst *instance) endCapture() []byte {
+	inst.captureMu.Lock()
+	defer inst.captureMu.Unlock()
+	inst.capturing = false
+	if len(inst.capture) == 0 {
+		return nil
+	}
+	return append([]byte(nil), inst.capture...)
+}
+
+func (inst *instance) hasExited() bool {
+	select {
+	case <-inst.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop kills the process group and closes the endpoint; safe to repeat.
+func (inst *instance) stop() {
+	inst.stopOnce.Do(func() {
+		if inst.cmd != nil && inst.cmd.Process != nil && !inst.hasExited() {
+			syscall.Kill(-inst.cmd.Process.Pid, syscall.SIGKILL)
+		}
+		select {
+		case <-inst.exited:
+		case <-time.After(5 * time.Second):
+		}
+		inst.srv.Close()
+	})
+}
+
+// initDuration is the time from process start to its first poll.
+func (inst *instance) initDuration() time.Duration {
+	return inst.readyTime.Sub(inst.started)
+}
+
+// maxRSSMB is the process's peak resident memory (VmHWM), in MB.
+func (inst *instance) maxRSSMB() int {
+	if inst.cmd == nil || inst.cmd.Process == nil {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(inst.cmd.Process.Pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	i := bytes.Index(data, []byte("VmHWM:"))
+	if i < 0 {
+		return 0
+	}
+	fields := bytes.Fields(data[i+len("VmHWM:"):])
+	if len(fields) == 0 {
+		return 0
+	}
+	kb, _ := strconv.Atoi(string(fields[0]))
+	return (kb + 1023) / 1024
+}
+
+// logStreamName mimics Lambda's "YYYY/MM/DD/[$LATEST]<32 hex>".
+func logStreamName() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + hex.EncodeToString(b[:])
+}
