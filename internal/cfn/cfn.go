@@ -95,3 +95,14 @@ func Join(sep string, parts ...any) map[string]any {
 }
 
 func ImportValue(v any) map[string]any { return map[string]any{"Fn::ImportValue": v} }
+
+// MarshalCompact is json.Marshal without HTML escaping (JSON.stringify).
+func MarshalCompact(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}

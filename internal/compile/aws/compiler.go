@@ -34,6 +34,12 @@ type Context struct {
 	Svc      *service.Service
 	Template *cfn.Template
 	Diags    diag.Diagnostics
+
+	versionIDs          map[string]string // function key → version logical ID
+	aliases             map[string]alias  // function key → target alias
+	layerKeys           map[string]string // layer logical ID → layer key
+	fileHashes          map[string]string // path → base64 sha256
+	grantedDestinations map[string]bool   // destinations already given IAM access
 }
 
 // eventCompiler compiles every event of one or more types across all
