@@ -22,6 +22,9 @@ export SLS_TELEMETRY_DISABLED=1 SLS_TRACKING_DISABLED=1 SLS_NOTIFICATIONS_MODE=o
   HOME="$scratch/home"
 unset AWS_PROFILE AWS_SESSION_TOKEN 2>/dev/null || true
 mkdir -p "$scratch/home" "$out"
+# The pinned, code-free plugins the package oracle used resolve from a parent
+# node_modules of every service folder (so they are never zipped).
+ln -sfn "$here/tools/node_modules" "$scratch/node_modules"
 if [ $# -gt 0 ]; then services=("$@"); else
   mapfile -t services < <(cd "$corpus/public" && ls -1d */ | tr -d / | LC_ALL=C sort)
 fi
@@ -37,7 +40,10 @@ one() {
       && printf '%s\tok\t\n' "$svc" > "$work/.result" && return
   fi
   rm -f "$out/$svc.json"
-  err=$(sed 's/\x1b\[[0-9;]*m//g' "$work/.print.err" "$work/.print.json" | grep -v '^\s*$' | grep -iv 'deprecat' | head -3 | tr '\t\n' '  ' | cut -c1-240)
+  # the first meaningful line after v3's "Error:" header
+  err=$(cat "$work/.print.json" "$work/.print.err" | sed 's/\x1b\[[0-9;]*m//g' | awk '
+      found && NF { sub(/^[[:space:]]*/, ""); print; exit }
+      /^[[:space:]]*(✖ *)?Error:?[[:space:]]*$/ { found=1 }' | head -1 | tr '\t' ' ' | cut -c1-240)
   printf '%s\tfail\t%s\n' "$svc" "$err" > "$work/.result"
 }
 export -f one; export corpus sls out scratch
