@@ -1,8 +1,14 @@
-// Package variables resolves serverless v3's ${…} variables in a config tree.
+// Package variables resolves serverless v3's ${…} variables in a config tree:
+// the syntax, the sources (self, opt, env, sls, param, file, strToBool, aws,
+// cf, ssm, s3), fallbacks, nesting and the error messages, the way
+// serverless v3 does, reporting every unresolvable variable at its position.
 package variables
 
 import (
 	"context"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
@@ -18,9 +24,67 @@ type Options struct {
 	Sources    *diag.Sources
 	// AWSProfile and Region configure the remote sources (cf, ssm, s3, aws).
 	AWSProfile string
+	// AWS answers the remote sources. Nil means the real AWS APIs through
+	// aws-sdk-go-v2's default credential chain, created on first use.
+	AWS AWS
+	// InstanceID is ${sls:instanceId}; empty means the current time in
+	// milliseconds, as serverless v3 does.
+	InstanceID string
+	// NodePath is the node binary that evaluates ${file(x.js)}; empty
+	// means "node" from PATH.
+	NodePath string
 }
 
-// Resolve returns a new tree with every variable replaced.
+// Resolve returns a new tree with every variable replaced. The input tree is
+// not modified. On errors the returned tree is the partly resolved one.
 func Resolve(ctx context.Context, root *config.Node, opts Options) (*config.Node, diag.Diagnostics) {
-	return root, nil
+	if root == nil {
+		return nil, nil
+	}
+	if opts.Env == nil {
+		opts.Env = func(string) (string, bool) { return "", false }
+	}
+	if opts.InstanceID == "" {
+		opts.InstanceID = strconv.FormatInt(time.Now().UnixMilli(), 10)
+	}
+	r := newResolver(ctx, root.Clone(), opts)
+	if ds := r.collect(); ds.HasErrors() {
+		return r.root, ds
+	}
+	r.run()
+	return r.root, r.diagnostics()
+}
+
+// splitAddress turns "a.b[0].c" or "a.b.0.c" into its keys.
+func splitAddress(addr string) []string {
+	if addr == "" {
+		return nil
+	}
+	if !strings.Contains(addr, "[") {
+		return strings.Split(addr, ".")
+	}
+	var keys []string
+	for _, seg := range strings.Split(addr, ".") {
+		for {
+			open := strings.IndexByte(seg, '[')
+			if open < 0 {
+				keys = append(keys, seg)
+				break
+			}
+			close := strings.IndexByte(seg[open:], ']')
+			if close < 0 {
+				keys = append(keys, seg)
+				break
+			}
+			if open > 0 {
+				keys = append(keys, seg[:open])
+			}
+			keys = append(keys, strings.Trim(seg[open+1:open+close], `'"`))
+			seg = seg[open+close+1:]
+			if seg == "" {
+				break
+			}
+		}
+	}
+	return keys
 }
