@@ -1,0 +1,527 @@
+package aws
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nimbusfw/nimbus/internal/cfn"
+	"github.com/nimbusfw/nimbus/internal/config"
+)
+
+// websocket events compile into an API Gateway v2 WebSocket API the way
+// serverless v3's websockets plugin does: API, integrations, route
+// responses, authorizers, permissions, routes, stage and a deployment
+// named after a hash of everything attached to the API.
+
+func init() { registerEvent(120, compileWebsockets, "websocket") }
+
+const websocketsAPILogicalID = "WebsocketsApi"
+
+type wsAuthorizer struct {
+	name           string
+	uri            any
+	identitySource any
+	permission     any // a function's logical ID, or an ARN
+	permissionIsFn bool
+}
+
+type wsEvent struct {
+	fnKey             string
+	route             string
+	responseSelection string
+	auth              *wsAuthorizer
+}
+
+func wsRouteKey(route string) string {
+	r := strings.NewReplacer("$", "S", "/", "Slash", "-", "Dash", "_", "Underscore", ".", "Period")
+	return r.Replace(route)
+}
+
+func wsRouteLogicalID(route string) string { return wsRouteKey(route) + "WebsocketsRoute" }
+
+func compileWebsockets(c *Context) {
+	events, ok := wsValidate(c)
+	if !ok || len(events) == 0 {
+		return
+	}
+	prov := c.Svc.Provider.Raw
+	apiCfg := prov.Get("apiGateway")
+	var apiID any = map[string]any{"Ref": websocketsAPILogicalID}
+	external := apiCfg.Get("websocketApiId").Truthy()
+	if external {
+		apiID = apiCfg.Get("websocketApiId").Interface()
+	}
+	description := any("Serverless Websockets")
+	if d := prov.Get("websocketsDescription"); d.Truthy() {
+		description = d.Interface()
+	}
+
+	if !external {
+		name := c.Svc.Stage + "-" + c.Svc.Name + "-websockets"
+		if n, ok := prov.Get("websocketsApiName").Str(); ok && n != "" {
+			name = n
+		}
+		rse := any("$request.body.action")
+		if r := prov.Get("websocketsApiRouteSelectionExpression"); r.Truthy() {
+			rse = r.Interface()
+		}
+		props := map[string]any{
+			"Name":                     name,
+			"RouteSelectionExpression": rse,
+			"Description":              description,
+			"ProtocolType":             "WEBSOCKET",
+		}
+		if tags := prov.Get("tags"); tags.Truthy() && prov.Get("websocket").Get("useProviderTags").Truthy() {
+			props["Tags"] = tags.Interface()
+		}
+		c.Template.AddResource(websocketsAPILogicalID, "AWS::ApiGatewayV2::Api", props)
+		// functions may post to their connections
+		if role := c.Template.Resource("IamRoleLambdaExecution"); role != nil {
+			wsAppendRoleStatement(role, map[string]any{
+				"Effect":   "Allow",
+				"Action":   []any{"execute-api:ManageConnections"},
+				"Resource": []any{map[string]any{"Fn::Sub": "arn:${AWS::Partition}:execute-api:*:*:*/@connections/*"}},
+			})
+		}
+	}
+
+	res := c.Template.Resources
+	for _, e := range events {
+		f := c.Svc.Function(e.fnKey)
+		r := map[string]any{
+			"Type": "AWS::ApiGatewayV2::Integration",
+			"Properties": map[string]any{
+				"ApiId":           apiID,
+				"IntegrationType": "AWS_PROXY",
+				"IntegrationUri":  apiInvocationURI(apiLambdaTarget(f, e.fnKey)),
+			},
+		}
+		if _, aliasID := apiTargetAlias(f); aliasID != "" {
+			r["DependsOn"] = aliasID
+		}
+		res[apiNormalizedName(e.fnKey)+"WebsocketsIntegration"] = r
+	}
+	for _, e := range events {
+		if e.responseSelection == "" {
+			continue
+		}
+		res[wsRouteLogicalID(e.route)+"Response"] = map[string]any{
+			"Type": "AWS::ApiGatewayV2::RouteResponse",
+			"Properties": map[string]any{
+				"ApiId":            apiID,
+				"RouteId":          map[string]any{"Ref": wsRouteLogicalID(e.route)},
+				"RouteResponseKey": "$default",
+			},
+		}
+	}
+	for _, e := range events {
+		if e.auth == nil {
+			continue
+		}
+		r := map[string]any{
+			"Type": "AWS::ApiGatewayV2::Authorizer",
+			"Properties": map[string]any{
+				"ApiId":          apiID,
+				"Name":           e.auth.name,
+				"AuthorizerType": "REQUEST",
+				"AuthorizerUri":  e.auth.uri,
+				"IdentitySource": e.auth.identitySource,
+			},
+		}
+		if f := c.Svc.Function(e.auth.name); f != nil {
+			if _, aliasID := apiTargetAlias(f); aliasID != "" {
+				r["DependsOn"] = aliasID
+			}
+		}
+		res[apiNormalizedName(e.auth.name)+"WebsocketsAuthorizer"] = r
+	}
+	apiRef, _ := apiID.(map[string]any)["Ref"].(string)
+	for _, e := range events {
+		f := c.Svc.Function(e.fnKey)
+		_, aliasID := apiTargetAlias(f)
+		deps := []any{}
+		if apiRef != "" {
+			deps = append(deps, apiRef)
+		}
+		if aliasID != "" {
+			deps = append(deps, aliasID)
+		} else {
+			deps = append(deps, apiLambdaLogicalID(e.fnKey))
+		}
+		res[apiNormalizedName(e.fnKey)+"LambdaPermissionWebsockets"] = map[string]any{
+			"Type":      "AWS::Lambda::Permission",
+			"DependsOn": deps,
+			"Properties": map[string]any{
+				"FunctionName": apiLambdaTarget(f, e.fnKey),
+				"Action":       "lambda:InvokeFunction",
+				"Principal":    "apigateway.amazonaws.com",
+			},
+		}
+		if e.auth == nil {
+			continue
+		}
+		adeps := []any{}
+		if apiRef != "" {
+			adeps = append(adeps, apiRef)
+		}
+		props := map[string]any{"Action": "lambda:InvokeFunction", "Principal": "apigateway.amazonaws.com"}
+		if e.auth.permissionIsFn {
+			af := c.Svc.Function(e.auth.name)
+			props["FunctionName"] = apiLambdaTarget(af, e.auth.name)
+			adeps = append(adeps, e.auth.permission)
+			if _, aid := apiTargetAlias(af); aid != "" {
+				adeps = append(adeps, aid)
+			}
+		} else {
+			props["FunctionName"] = e.auth.permission
+		}
+		res[apiNormalizedName(e.auth.name)+"LambdaPermissionWebsockets"] = map[string]any{
+			"Type":       "AWS::Lambda::Permission",
+			"DependsOn":  adeps,
+			"Properties": props,
+		}
+	}
+	for _, e := range events {
+		props := map[string]any{
+			"ApiId":             apiID,
+			"RouteKey":          e.route,
+			"AuthorizationType": "NONE",
+			"Target": map[string]any{"Fn::Join": []any{"/", []any{
+				"integrations", map[string]any{"Ref": apiNormalizedName(e.fnKey) + "WebsocketsIntegration"},
+			}}},
+		}
+		if e.responseSelection != "" {
+			props["RouteResponseSelectionExpression"] = e.responseSelection
+		}
+		if e.auth != nil {
+			props["AuthorizationType"] = "CUSTOM"
+			props["AuthorizerId"] = map[string]any{"Ref": apiNormalizedName(e.auth.name) + "WebsocketsAuthorizer"}
+		}
+		res[wsRouteLogicalID(e.route)] = map[string]any{"Type": "AWS::ApiGatewayV2::Route", "Properties": props}
+	}
+	if !wsCompileStage(c, apiID, description, external) {
+		return
+	}
+	wsCompileDeployment(c, events, apiID, description, external)
+}
+
+// wsAppendRoleStatement appends to the default role's first policy.
+func wsAppendRoleStatement(role map[string]any, statement any) {
+	props, _ := role["Properties"].(map[string]any)
+	policies, _ := props["Policies"].([]any)
+	if len(policies) == 0 {
+		return
+	}
+	p0, _ := policies[0].(map[string]any)
+	doc, _ := p0["PolicyDocument"].(map[string]any)
+	if doc == nil {
+		return
+	}
+	st, _ := doc["Statement"].([]any)
+	doc["Statement"] = append(st, statement)
+}
+
+const wsDefaultLogFormat = `$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "$context.eventType $context.routeKey $context.connectionId" $context.requestId`
+
+func wsCompileStage(c *Context, apiID, description any, external bool) bool {
+	if external {
+		return true
+	}
+	props := map[string]any{"ApiId": apiID, "StageName": c.Svc.Stage, "Description": description}
+	c.Template.Resources["WebsocketsDeploymentStage"] = map[string]any{"Type": "AWS::ApiGatewayV2::Stage", "Properties": props}
+	logs := c.Svc.Provider.Raw.Get("logs").Get("websocket")
+	if !logs.Truthy() {
+		return true
+	}
+	flag := func(key string) bool {
+		n := logs.Get(key)
+		if n == nil || n.Kind == config.Null {
+			return true
+		}
+		return n.Truthy()
+	}
+	level := "INFO"
+	if !flag("executionLogging") {
+		level = "OFF"
+	} else if l := logs.Get("level"); l.Truthy() {
+		level = l.Scalar()
+		if level != "INFO" && level != "ERROR" {
+			c.Diags.Errorf(l.Pos, "provider.logs.websocket.level", "provider.logs.websocket.level is set to an invalid value. Support values are INFO, ERROR, got %s.", level)
+			return false
+		}
+	}
+	props["DefaultRouteSettings"] = map[string]any{"DataTraceEnabled": flag("fullExecutionData"), "LoggingLevel": level}
+	if flag("accessLogging") {
+		format := wsDefaultLogFormat
+		if f := logs.Get("format"); f.Truthy() {
+			format = f.Scalar()
+		}
+		props["AccessLogSettings"] = map[string]any{
+			"DestinationArn": map[string]any{"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${WebsocketsLogGroup}"},
+			"Format":         format,
+		}
+	}
+	c.Template.Resources["WebsocketsLogGroup"] = apiLogGroup(c, "/aws/websocket/"+c.Svc.Name+"-"+c.Svc.Stage)
+	c.apiCloudWatchRole(c.Svc.Provider.Raw.Get("logs").Get("restApi"))
+	return true
+}
+
+// wsCompileDeployment names the deployment after a sha256 of every
+// resource attached to the API (as v3 serialises them), so any change to
+// routes or integrations creates a new deployment.
+func wsCompileDeployment(c *Context, events []*wsEvent, apiID, description any, external bool) {
+	var deps []any
+	for _, e := range events {
+		if e.responseSelection != "" {
+			deps = append(deps, wsRouteLogicalID(e.route)+"Response")
+		}
+		deps = append(deps, wsRouteLogicalID(e.route))
+	}
+	data := wsTemplatePartJSON(c.Template, wsCreationOrder(events))
+	sum := sha256.Sum256(data)
+	hash := base64.StdEncoding.EncodeToString(sum[:])
+	var b strings.Builder
+	for _, r := range hash {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			b.WriteRune(r)
+		}
+	}
+	id := "WebsocketsDeployment" + b.String()
+	props := map[string]any{"ApiId": apiID, "Description": description}
+	if external {
+		props["StageName"] = c.Svc.Stage
+	}
+	c.Template.Resources[id] = map[string]any{"Type": "AWS::ApiGatewayV2::Deployment", "DependsOn": deps, "Properties": props}
+	c.Template.AddOutput("ServiceEndpointWebsocket", "URL of the service endpoint", map[string]any{"Fn::Join": []any{"", []any{
+		"wss://", apiID, ".execute-api.", map[string]any{"Ref": "AWS::Region"}, ".", map[string]any{"Ref": "AWS::URLSuffix"}, "/" + c.Svc.Stage,
+	}}})
+	if st, ok := c.Template.Resources["WebsocketsDeploymentStage"].(map[string]any); ok {
+		if props, ok := st["Properties"].(map[string]any); ok {
+			props["DeploymentId"] = map[string]any{"Ref": id}
+		}
+	}
+}
+
+// wsCreationOrder lists the resources v3 creates before the deployment in
+// the order it creates them: JSON.stringify of its template part follows
+// that order, and the deployment's logical ID hashes that text.
+func wsCreationOrder(events []*wsEvent) []string {
+	var order []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			order = append(order, id)
+		}
+	}
+	add(websocketsAPILogicalID)
+	for _, e := range events {
+		add(apiNormalizedName(e.fnKey) + "WebsocketsIntegration")
+	}
+	for _, e := range events {
+		if e.responseSelection != "" {
+			add(wsRouteLogicalID(e.route) + "Response")
+		}
+	}
+	for _, e := range events {
+		if e.auth != nil {
+			add(apiNormalizedName(e.auth.name) + "WebsocketsAuthorizer")
+		}
+	}
+	for _, e := range events {
+		add(apiNormalizedName(e.fnKey) + "LambdaPermissionWebsockets")
+		if e.auth != nil {
+			add(apiNormalizedName(e.auth.name) + "LambdaPermissionWebsockets")
+		}
+	}
+	for _, e := range events {
+		add(wsRouteLogicalID(e.route))
+	}
+	add("WebsocketsDeploymentStage")
+	if len(order) > 0 {
+		add("WebsocketsLogGroup")
+	}
+	return order
+}
+
+// wsTemplatePart is v3's pickWebsocketsTemplatePart serialised as
+// JSON.stringify would: the API itself, everything whose ApiId refers to it
+// and everything that depends on it, keys in v3's insertion order.
+func wsTemplatePartJSON(t *cfn.Template, order []string) []byte {
+	var b strings.Builder
+	b.WriteString("{")
+	first := true
+	for _, id := range order {
+		r, ok := t.Resources[id].(map[string]any)
+		if !ok || !wsPicked(id, r) {
+			continue
+		}
+		if !first {
+			b.WriteString(",")
+		}
+		first = false
+		apiWriteJSONString(&b, id)
+		b.WriteString(":")
+		apiWriteOrderedJSON(&b, r)
+	}
+	b.WriteString("}")
+	return []byte(b.String())
+}
+
+func wsPicked(id string, m map[string]any) bool {
+	if id == websocketsAPILogicalID {
+		return true
+	}
+	if props, ok := m["Properties"].(map[string]any); ok {
+		if ref, ok := props["ApiId"].(map[string]any); ok && ref["Ref"] == websocketsAPILogicalID {
+			return true
+		}
+	}
+	if deps, ok := m["DependsOn"].([]any); ok {
+		for _, d := range deps {
+			if d == websocketsAPILogicalID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// wsKeyOrder is the order v3 writes the keys of the websocket resources;
+// each resource type's keys are a subsequence of it.
+var wsKeyOrder = []string{
+	"Type", "DependsOn", "Properties",
+	"ApiId", "Name", "RouteSelectionExpression", "StageName", "Description", "ProtocolType", "Tags",
+	"IntegrationType", "IntegrationUri", "RouteId", "RouteResponseKey",
+	"AuthorizerType", "AuthorizerUri", "IdentitySource",
+	"RouteKey", "AuthorizationType", "Target", "RouteResponseSelectionExpression", "AuthorizerId",
+	"DefaultRouteSettings", "AccessLogSettings", "DataTraceEnabled", "LoggingLevel", "DestinationArn", "Format",
+	"FunctionName", "Action", "Principal",
+}
+
+// apiWriteOrderedJSON writes v compactly, map keys in wsKeyOrder first and
+// any others (user-supplied maps) sorted after them.
+func apiWriteOrderedJSON(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		var keys []string
+		for _, k := range wsKeyOrder {
+			if _, ok := x[k]; ok {
+				keys = append(keys, k)
+			}
+		}
+		var rest []string
+		for k := range x {
+			if !apiContains(wsKeyOrder, k) {
+				rest = append(rest, k)
+			}
+		}
+		sort.Strings(rest)
+		keys = append(keys, rest...)
+		b.WriteString("{")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			apiWriteJSONString(b, k)
+			b.WriteString(":")
+			apiWriteOrderedJSON(b, x[k])
+		}
+		b.WriteString("}")
+	case []any:
+		b.WriteString("[")
+		for i, it := range x {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			apiWriteOrderedJSON(b, it)
+		}
+		b.WriteString("]")
+	default:
+		data, _ := cfn.MarshalCompact(x)
+		b.Write(data)
+	}
+}
+
+func apiWriteJSONString(b *strings.Builder, s string) {
+	data, _ := cfn.MarshalCompact(s)
+	b.Write(data)
+}
+
+func wsValidate(c *Context) ([]*wsEvent, bool) {
+	var events []*wsEvent
+	for _, fe := range c.EventsOf("websocket") {
+		v := fe.Event.Value
+		where := fmt.Sprintf("functions.%s.events[%d].websocket", fe.Function.Key, fe.Event.Index)
+		if s, ok := v.Str(); ok {
+			events = append(events, &wsEvent{fnKey: fe.Function.Key, route: s})
+			continue
+		}
+		if v == nil || v.Kind != config.Map {
+			pos := fe.Event.Pos
+			if v != nil {
+				pos = v.Pos
+			}
+			c.Diags.Errorf(pos, where, "websocket event must be a route name or an object with route")
+			return nil, false
+		}
+		e := &wsEvent{fnKey: fe.Function.Key, route: v.Get("route").StringOr("")}
+		if e.route == "" {
+			c.Diags.Errorf(v.Pos, where, `websocket event needs "route"`)
+			return nil, false
+		}
+		e.responseSelection = v.Get("routeResponseSelectionExpression").StringOr("")
+		a := v.Get("authorizer")
+		defaultIdentity := []any{"route.request.header.Auth"}
+		if s, ok := a.Str(); ok {
+			if strings.Contains(s, ":") {
+				parts := strings.Split(s, ":")
+				e.auth = &wsAuthorizer{name: parts[len(parts)-1], uri: apiInvocationURI(s), identitySource: defaultIdentity, permission: s}
+			} else {
+				af := c.Svc.Function(s)
+				if af == nil {
+					c.Diags.Errorf(a.Pos, where+".authorizer", "Function %q referenced as authorizer is not defined in this service", s)
+					return nil, false
+				}
+				e.auth = &wsAuthorizer{name: s, uri: apiInvocationURI(apiLambdaTarget(af, s)), identitySource: defaultIdentity,
+					permission: apiLambdaLogicalID(s), permissionIsFn: true}
+			}
+		} else if a != nil && a.Kind == config.Map {
+			e.auth = &wsAuthorizer{}
+			if arn := a.Get("arn"); arn.Truthy() {
+				if s, ok := arn.Str(); ok {
+					parts := strings.Split(s, ":")
+					e.auth.name = parts[len(parts)-1]
+				} else {
+					if !a.Get("name").Truthy() {
+						c.Diags.Errorf(arn.Pos, where+".authorizer.arn", `Websocket Authorizer: Non-string "arn" needs to be accompanied with "name"`)
+						return nil, false
+					}
+					e.auth.name = a.Get("name").Scalar()
+				}
+				e.auth.uri = apiInvocationURI(arn.Interface())
+				e.auth.permission = arn.Interface()
+			} else if n := a.Get("name"); n.Truthy() {
+				e.auth.name = n.Scalar()
+				af := c.Svc.Function(e.auth.name)
+				if af == nil {
+					c.Diags.Errorf(n.Pos, where+".authorizer.name", "Function %q referenced as authorizer is not defined in this service", e.auth.name)
+					return nil, false
+				}
+				e.auth.uri = apiInvocationURI(apiLambdaTarget(af, e.auth.name))
+				e.auth.permission = apiLambdaLogicalID(e.auth.name)
+				e.auth.permissionIsFn = true
+			}
+			if is := a.Get("identitySource"); is.Truthy() {
+				e.auth.identitySource = is.Interface()
+			} else {
+				e.auth.identitySource = defaultIdentity
+			}
+		}
+		events = append(events, e)
+	}
+	return events, true
+}
