@@ -386,6 +386,11 @@ func (r *resolver) resolveVariable(p *prop, text string, v *varRef) (*config.Nod
 		}
 		fn := sources[src.typ]
 		if fn == nil {
+			if ext := r.opts.ExtraSources[src.typ]; ext != nil {
+				fn = externalSource(ext)
+			}
+		}
+		if fn == nil {
 			return nil, &blockage{origin: p, variable: text, unknown: src.typ}
 		}
 		res, err := r.resolveSource(p, text, src, fn)

@@ -211,3 +211,22 @@ func strToBoolSource(c *call) (sourceResult, error) {
 	}
 	return sourceResult{}, c.failf(`Invalid "strToBool" input: Expected either "true", "false", "0", or "1". Received: %s`, short)
 }
+
+// externalSource adapts an ExternalSource to the resolver.
+func externalSource(ext ExternalSource) sourceFunc {
+	return func(c *call) (sourceResult, error) {
+		addr, _, err := c.addressString()
+		if err != nil {
+			return sourceResult{}, err
+		}
+		n, err := ext(c.r.ctx, c.params, addr)
+		if err != nil {
+			return sourceResult{}, c.failf("%v", err)
+		}
+		if n != nil {
+			n = n.Clone()
+			n.Pos = c.p.holder.Pos
+		}
+		return found(n)
+	}
+}

@@ -30,10 +30,20 @@ type Options struct {
 	// InstanceID is ${sls:instanceId}; empty means the current time in
 	// milliseconds, as serverless v3 does.
 	InstanceID string
+	// ExtraSources add variable sources that plugins provide in serverless
+	// v3 (serverless-lift's ${construct:…}, for one). They cannot replace a
+	// built-in source.
+	ExtraSources map[string]ExternalSource
 	// NodePath is the node binary that evaluates ${file(x.js)}; empty
 	// means "node" from PATH.
 	NodePath string
 }
+
+// ExternalSource resolves one variable of a source added through
+// Options.ExtraSources. It gets the resolved parameters (nil entries for
+// empty ones) and the address ("" when absent). A nil result means "no
+// value", which moves on to the variable's fallback.
+type ExternalSource func(ctx context.Context, params []*config.Node, address string) (*config.Node, error)
 
 // Resolve returns a new tree with every variable replaced. The input tree is
 // not modified. On errors the returned tree is the partly resolved one.
