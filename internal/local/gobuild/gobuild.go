@@ -10,12 +10,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -96,60 +97,94 @@ func ModuleRoot(dir string) string {
 	}
 }
 
-// skipDirs never hold sources of the handler and can be huge.
-var skipDirs = map[string]bool{".git": true, "node_modules": true, ".serverless": true, ".nimbus": true}
-
-// SourceHash hashes every file that can change the binary built from pkgDir:
-// the .go, go.mod, go.sum and embeddable files of its module (or of pkgDir
-// alone outside a module), plus the toolchain version.
+// SourceHash hashes what can change the binary built from pkgDir: the
+// files of pkgDir and of every package of the same module it imports,
+// transitively, plus go.mod, go.sum and go.work. Following imports instead
+// of hashing the whole module keeps this cheap in large repositories.
 func SourceHash(pkgDir string) (string, error) {
 	root := ModuleRoot(pkgDir)
-	if root == "" {
+	modPath := ""
+	if root != "" {
+		modPath = modulePath(filepath.Join(root, "go.mod"))
+	} else {
 		root = pkgDir
 	}
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != root && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(files)
 	h := sha256.New()
 	rel, _ := filepath.Rel(root, pkgDir)
 	fmt.Fprintf(h, "pkg %s\n", rel)
-	for _, f := range files {
-		if !relevant(f) {
-			continue
+	for _, name := range []string{"go.mod", "go.sum", "go.work"} {
+		if data, err := os.ReadFile(filepath.Join(root, name)); err == nil {
+			fmt.Fprintf(h, "file %s %d\n", name, len(data))
+			h.Write(data)
 		}
-		data, err := os.ReadFile(f)
+	}
+	seen := map[string]bool{pkgDir: true}
+	queue := []string{pkgDir}
+	for len(queue) > 0 {
+		dir := queue[0]
+		queue = queue[1:]
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return "", err
 		}
-		r, _ := filepath.Rel(root, f)
-		fmt.Fprintf(h, "file %s %d\n", r, len(data))
-		h.Write(data)
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return "", err
+			}
+			r, _ := filepath.Rel(root, path)
+			fmt.Fprintf(h, "file %s %d\n", r, len(data))
+			h.Write(data)
+			if !strings.HasSuffix(e.Name(), ".go") || modPath == "" {
+				continue
+			}
+			for _, imp := range imports(data) {
+				if imp != modPath && !strings.HasPrefix(imp, modPath+"/") {
+					continue
+				}
+				dep := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(imp, modPath)))
+				if !seen[dep] {
+					seen[dep] = true
+					queue = append(queue, dep)
+				}
+			}
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }
 
-// relevant keeps Go sources and module files; other files matter only via
-// go:embed, which is rare enough that editing a .go file triggers a rebuild.
-func relevant(path string) bool {
-	base := filepath.Base(path)
-	return strings.HasSuffix(base, ".go") || base == "go.mod" || base == "go.sum" || base == "go.work"
+// imports lists a Go file's import paths; unparsable files list none (the
+// build will report them).
+func imports(src []byte) []string {
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.ImportsOnly)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(f.Imports))
+	for _, imp := range f.Imports {
+		if p, err := strconv.Unquote(imp.Path.Value); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// modulePath reads the module directive of a go.mod file.
+func modulePath(goMod string) string {
+	data, err := os.ReadFile(goMod)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
 }
 
 // Builder builds and caches binaries under CacheDir.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -39,6 +40,9 @@ type instance struct {
 
 	stopOnce sync.Once
 	output   sync.WaitGroup
+
+	// pipes are the read ends of stdout and stderr.
+	pipes [2]*os.File
 
 	captureMu sync.Mutex
 	capturing bool
@@ -93,6 +97,7 @@ func startInstance(f *function, l *runtimes.Launch, gen uint64) (*instance, erro
 	outW.Close()
 	errW.Close()
 	inst.cmd = cmd
+	inst.pipes = [2]*os.File{outR, errR}
 	inst.output.Add(2)
 	go inst.pump(outR)
 	go inst.pump(errR)
@@ -112,8 +117,8 @@ func (inst *instance) pump(r io.ReadCloser) {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
 			text := bytes.TrimRight(line, "\r\n")
-			inst.fn.p.log.line(inst.fn.prefix, string(text))
 			inst.captureLine(text)
+			inst.fn.p.log.line(inst.fn.prefix, string(text))
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return
@@ -140,8 +145,14 @@ func (inst *instance) captureLine(text []byte) {
 	inst.captureMu.Unlock()
 }
 
-// endCapture returns what the instance printed since beginCapture.
+// endCapture returns what the instance printed since beginCapture. The
+// runtime wrote its output before posting the result, so whatever is still
+// in the pipes belongs to this invocation: wait (briefly) for the pumps.
 func (inst *instance) endCapture() []byte {
+	for i := 0; i < 200 && (unread(inst.pipes[0]) > 0 || unread(inst.pipes[1]) > 0); i++ {
+		time.Sleep(100 * time.Microsecond)
+	}
+	runtime.Gosched()
 	inst.captureMu.Lock()
 	defer inst.captureMu.Unlock()
 	inst.capturing = false
