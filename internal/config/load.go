@@ -123,13 +123,43 @@ func yamlErrorDiags(name string, data []byte, err error) diag.Diagnostics {
 		}
 		m = strings.TrimPrefix(m, "yaml: ")
 		pos := diag.Pos{File: name, Line: line}
-		if line > 0 && line <= len(lines) {
+		detail := ""
+		if sm := unknownAnchorRE.FindStringSubmatch(m); sm != nil && line == 0 {
+			// yaml.v3 gives no line for this one: find the alias in the text.
+			pos.Line, pos.Col = findAlias(lines, sm[1])
+		} else if line > 0 && line <= len(lines) {
 			l := lines[line-1]
 			pos.Col = len(l) - len(strings.TrimLeft(l, " \t")) + 1
+			if strings.Contains(m, "cannot start any token") {
+				if i := strings.IndexByte(l, '\t'); i >= 0 && i < pos.Col {
+					pos.Col = i + 1
+					detail = "YAML does not allow tabs for indentation; use spaces."
+				}
+			}
 		}
-		ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: pos, Summary: "invalid YAML: " + m})
+		ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: pos, Width: 1, Summary: "invalid YAML: " + m, Detail: detail})
 	}
 	return ds
+}
+
+var unknownAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
+// findAlias returns the 1-based line and column of the first "*name" alias.
+func findAlias(lines []string, name string) (int, int) {
+	for i, l := range lines {
+		for off := 0; ; {
+			j := strings.Index(l[off:], "*"+name)
+			if j < 0 {
+				break
+			}
+			end := off + j + 1 + len(name)
+			if end == len(l) || strings.ContainsRune(" \t,]}", rune(l[end])) {
+				return i + 1, off + j + 1
+			}
+			off = end
+		}
+	}
+	return 0, 0
 }
 
 type converter struct {
@@ -243,6 +273,13 @@ func (c *converter) mapping(n *yaml.Node, depth int) *Node {
 			continue
 		}
 		key := c.keyString(k)
+		if first := m.Pair(key); first != nil {
+			// js-yaml, which serverless v3 uses, rejects a repeated key.
+			c.ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: c.pos(k), Width: len(key),
+				Summary: fmt.Sprintf("duplicated mapping key %q", key),
+				Detail:  fmt.Sprintf("%q is already defined at line %d.", key, first.KeyPos.Line)})
+			continue
+		}
 		m.Pairs = append(m.Pairs, Pair{Key: key, KeyPos: c.pos(k), Value: c.convert(v, depth+1)})
 	}
 	// Explicit keys win over merged ones; earlier merge sources win over later.
@@ -295,6 +332,14 @@ func (c *converter) scalar(n *yaml.Node) *Node {
 		if err := n.Decode(&b); err == nil {
 			return NewBool(b, p)
 		}
+	case "!!int", "!!float":
+		if n.Style == 0 { // plain and untagged: js-yaml's resolution applies
+			if js, ok := jsYAMLNumber(n.Value); ok {
+				return js.withPos(p)
+			}
+		}
+	}
+	switch n.ShortTag() {
 	case "!!int":
 		var i int64
 		if err := n.Decode(&i); err == nil {
@@ -322,4 +367,41 @@ func (c *converter) scalar(n *yaml.Node) *Node {
 		return NewString(n.Value, p)
 	}
 	return NewString(n.Value, p)
+}
+
+// numberResult is how js-yaml reads a plain scalar that yaml.v3 takes for a
+// number but js-yaml does not read the same way.
+type numberResult struct {
+	str   string
+	isStr bool
+	i     int64
+}
+
+func (r numberResult) withPos(p diag.Pos) *Node {
+	if r.isStr {
+		return NewString(r.str, p)
+	}
+	return NewInt(r.i, p)
+}
+
+var leadingZeroDecimal = regexp.MustCompile(`^[-+]?0[0-9]+$`)
+
+// jsYAMLNumber handles the YAML 1.1 number forms yaml.v3 still accepts but
+// js-yaml (YAML 1.2, as serverless v3 parses) does not: digits with
+// underscores stay strings, and a leading zero does not mean octal.
+func jsYAMLNumber(v string) (numberResult, bool) {
+	if strings.Contains(v, "_") {
+		return numberResult{str: v, isStr: true}, true
+	}
+	if leadingZeroDecimal.MatchString(v) {
+		i, err := strconv.ParseInt(strings.TrimLeft(strings.TrimLeft(v, "+-"), "0"), 10, 64)
+		if err != nil && strings.Trim(v, "+-0") != "" {
+			return numberResult{}, false
+		}
+		if strings.HasPrefix(v, "-") {
+			i = -i
+		}
+		return numberResult{i: i}, true
+	}
+	return numberResult{}, false
 }

@@ -1,0 +1,260 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nimbusfw/nimbus/internal/diag"
+)
+
+func mustParse(t *testing.T, src string) *Node {
+	t.Helper()
+	n, ds := Parse("serverless.yml", []byte(src), nil)
+	if ds.HasErrors() {
+		t.Fatalf("parse %q: %v", src, ds.Err())
+	}
+	return n
+}
+
+func toJSON(t *testing.T, n *Node) string {
+	t.Helper()
+	b, err := n.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestShortTags(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"v: !Ref Bucket", `{"v":{"Ref":"Bucket"}}`},
+		{"v: !Condition IsProd", `{"v":{"Condition":"IsProd"}}`},
+		{"v: !Base64 hello", `{"v":{"Fn::Base64":"hello"}}`},
+		{"v: !GetAZs us-east-1", `{"v":{"Fn::GetAZs":"us-east-1"}}`},
+		{"v: !ImportValue shared-vpc", `{"v":{"Fn::ImportValue":"shared-vpc"}}`},
+		{"v: !Sub 'arn:${AWS::Partition}:s3:::b'", `{"v":{"Fn::Sub":"arn:${AWS::Partition}:s3:::b"}}`},
+		{"v: !GetAtt Bucket.Arn", `{"v":{"Fn::GetAtt":["Bucket","Arn"]}}`},
+		{"v: !GetAtt a.b.c", `{"v":{"Fn::GetAtt":["a","b.c"]}}`},
+		{"v: !GetAtt [Bucket, Arn]", `{"v":{"Fn::GetAtt":["Bucket","Arn"]}}`},
+		{"v: !Join ['', [a, !Ref B]]", `{"v":{"Fn::Join":["",["a",{"Ref":"B"}]]}}`},
+		{"v: !Split [',', !ImportValue list]", `{"v":{"Fn::Split":[",",{"Fn::ImportValue":"list"}]}}`},
+		{"v: !Select [0, !GetAZs '']", `{"v":{"Fn::Select":[0,{"Fn::GetAZs":""}]}}`},
+		{"v: !FindInMap [M, !Ref AWS::Region, k]", `{"v":{"Fn::FindInMap":["M",{"Ref":"AWS::Region"},"k"]}}`},
+		{"v: !Cidr [10.0.0.0/16, 6, 5]", `{"v":{"Fn::Cidr":["10.0.0.0/16",6,5]}}`},
+		{"v: !If [C, a, !Ref AWS::NoValue]", `{"v":{"Fn::If":["C","a",{"Ref":"AWS::NoValue"}]}}`},
+		{"v: !Equals [!Ref Stage, prod]", `{"v":{"Fn::Equals":[{"Ref":"Stage"},"prod"]}}`},
+		{"v: !Not [!Condition A]", `{"v":{"Fn::Not":[{"Condition":"A"}]}}`},
+		{"v: !And [!Condition A, !Condition B]", `{"v":{"Fn::And":[{"Condition":"A"},{"Condition":"B"}]}}`},
+		{"v: !Or [!Condition A, !Condition B]", `{"v":{"Fn::Or":[{"Condition":"A"},{"Condition":"B"}]}}`},
+		{"v: !Sub\n  - '${A}-x'\n  - A: !Ref B", `{"v":{"Fn::Sub":["${A}-x",{"A":{"Ref":"B"}}]}}`},
+		{"v: !Base64\n  Fn::Sub: x", `{"v":{"Fn::Base64":{"Fn::Sub":"x"}}}`},
+		{"v: !Ref", `{"v":{"Ref":""}}`},
+		{"v: !GetAtt Bucket", `{"v":{"Fn::GetAtt":["Bucket",""]}}`},
+		{"v: !Ref 123", `{"v":{"Ref":"123"}}`},
+	}
+	for _, tc := range tests {
+		if got := toJSON(t, mustParse(t, tc.in)); got != tc.want {
+			t.Errorf("%s\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestScalars(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"a: 1\nb: 1.5\nc: true\nd: ~\ne: null\nf: ''\ng: 'true'\nh: 0x10\ni: 1e3\nj: 2.0", `{"a":1,"b":1.5,"c":true,"d":null,"e":null,"f":"","g":"true","h":16,"i":1000,"j":2}`},
+		{"v: 2001-12-14", `{"v":"2001-12-14T00:00:00.000Z"}`},
+		{"v: 012\nw: -012\nx: 0o12\ny: 1_000\nz: 0b11", `{"v":12,"w":-12,"x":10,"y":"1_000","z":3}`},
+		{"v: '012'", `{"v":"012"}`},
+		{"v: yes", `{"v":"yes"}`},
+		{"v: nodejs18.x", `{"v":"nodejs18.x"}`},
+		{"v: |\n  line1\n  line2\n", `{"v":"line1\nline2\n"}`},
+		{"v: >-\n  folded\n  text\n", `{"v":"folded text"}`},
+		{"v: !!str 123", `{"v":"123"}`},
+	}
+	for _, tc := range tests {
+		if got := toJSON(t, mustParse(t, tc.in)); got != tc.want {
+			t.Errorf("%q\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMergeKeysAnchorsAliases(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"base: &b {x: 1, y: 2}\nv:\n  <<: *b\n  y: 3", `{"base":{"x":1,"y":2},"v":{"y":3,"x":1}}`},
+		{"a: &a {x: 1}\nb: &b {x: 2, z: 2}\nv:\n  <<: [*a, *b]", `{"a":{"x":1},"b":{"x":2,"z":2},"v":{"x":1,"z":2}}`},
+		{"list: &l [1, 2]\nv: *l", `{"list":[1,2],"v":[1,2]}`},
+		{"s: &s hello\nv: [*s, *s]", `{"s":"hello","v":["hello","hello"]}`},
+		{"r: &r !Ref Thing\nv: *r", `{"r":{"Ref":"Thing"},"v":{"Ref":"Thing"}}`},
+	}
+	for _, tc := range tests {
+		if got := toJSON(t, mustParse(t, tc.in)); got != tc.want {
+			t.Errorf("%q\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+	}
+	// An alias is a copy: changing it must not change the anchored value.
+	n := mustParse(t, "a: &a {x: 1}\nb: *a")
+	n.Get("b").Set("x", NewInt(2, diag.Pos{}))
+	if got := toJSON(t, n); got != `{"a":{"x":1},"b":{"x":2}}` {
+		t.Errorf("alias shares storage with its anchor: %s", got)
+	}
+}
+
+func TestJSONInput(t *testing.T) {
+	src := "{\n  \"service\": \"svc\",\n  \"provider\": {\"name\": \"aws\", \"memorySize\": 512},\n  \"list\": [1, \"two\", null, true]\n}"
+	n, ds := Parse("serverless.json", []byte(src), nil)
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if got := toJSON(t, n); got != `{"service":"svc","provider":{"name":"aws","memorySize":512},"list":[1,"two",null,true]}` {
+		t.Errorf("got %s", got)
+	}
+	p := n.Pair("provider")
+	if p.KeyPos != (diag.Pos{File: "serverless.json", Line: 3, Col: 3}) {
+		t.Errorf("provider key at %v", p.KeyPos)
+	}
+	if pos := n.Lookup("provider", "memorySize").Pos; pos.Line != 3 || pos.Col != 45 {
+		t.Errorf("memorySize value at %v", pos)
+	}
+}
+
+func TestPositions(t *testing.T) {
+	src := "service: svc\nprovider:\n  name: aws\nfunctions:\n  hello:\n    handler: h.hello\n    events:\n      - http:\n          path: /x\n"
+	n := mustParse(t, src)
+	fn := n.Get("functions").Pair("hello")
+	if fn.KeyPos != (diag.Pos{File: "serverless.yml", Line: 5, Col: 3}) {
+		t.Errorf("hello key at %v", fn.KeyPos)
+	}
+	if pos := n.Lookup("functions", "hello", "handler").Pos; pos.Line != 6 || pos.Col != 14 {
+		t.Errorf("handler value at %v", pos)
+	}
+	ev := n.Lookup("functions", "hello", "events", "0")
+	if ev.Pos.Line != 8 || ev.Pos.Col != 9 {
+		t.Errorf("event at %v", ev.Pos)
+	}
+	if pos := ev.Pair("http").KeyPos; pos.Line != 8 || pos.Col != 9 {
+		t.Errorf("http key at %v", pos)
+	}
+	if pos := n.Lookup("functions", "hello", "events", "0", "http", "path").Pos; pos.Line != 9 || pos.Col != 17 {
+		t.Errorf("path value at %v", pos)
+	}
+	// Keys keep source order.
+	if got := strings.Join(n.Keys(), ","); got != "service,provider,functions" {
+		t.Errorf("keys %s", got)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string // Message() of each diagnostic
+	}{
+		{"bad indentation", "service: svc\n  provider: aws\n", []string{"serverless.yml:2:3: invalid YAML: mapping values are not allowed in this context"}},
+		{"unclosed quote", "service: 'svc\nprovider: aws\n", []string{"serverless.yml:3:1: invalid YAML: found unexpected end of stream"}},
+		{"tab indentation", "service: svc\nprovider:\n\tname: aws\n", []string{"serverless.yml:3:1: invalid YAML: found character that cannot start any token"}},
+		{"unknown tag", "service: svc\nv: !Foo bar\n", []string{"serverless.yml:2:4: unknown tag !Foo"}},
+		{"duplicate key", "service: a\nprovider:\n  name: aws\nservice: b\n", []string{`serverless.yml:4:1: duplicated mapping key "service"`}},
+		{"nested duplicate key", "provider:\n  name: aws\n  name: gcp\n", []string{`serverless.yml:3:3: duplicated mapping key "name"`}},
+		{"merge of a scalar", "a: 1\nv:\n  <<: *x\n", []string{"serverless.yml:3:7: invalid YAML: unknown anchor 'x' referenced"}},
+		{"merge of a non-map", "s: &s hello\nv:\n  <<: *s\n", []string{"serverless.yml:3:7: a merge key (<<) needs a mapping or a list of mappings, not string"}},
+		{"map as key", "? {a: 1}\n: v\n", []string{"serverless.yml:1:3: a mapping key must be a plain value, not a mapping"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ds := Parse("serverless.yml", []byte(tc.in), nil)
+			var got []string
+			for _, d := range ds {
+				got = append(got, d.Message())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if !ds.HasErrors() {
+				t.Errorf("expected errors")
+			}
+		})
+	}
+}
+
+func TestTopLevelShapes(t *testing.T) {
+	for in, kind := range map[string]Kind{"": Null, "# only a comment\n": Null, "- a\n- b\n": Seq, "just text": String, "{}": Map} {
+		n, ds := Parse("serverless.yml", []byte(in), nil)
+		if ds.HasErrors() {
+			t.Errorf("%q: %v", in, ds.Err())
+			continue
+		}
+		if n.Kind != kind {
+			t.Errorf("%q: kind %v, want %v", in, n.Kind, kind)
+		}
+	}
+}
+
+func TestFindServiceFile(t *testing.T) {
+	dir := t.TempDir()
+	if _, ds := FindServiceFile(dir, ""); !ds.HasErrors() || !strings.Contains(ds[0].Summary, "no service file") {
+		t.Errorf("empty dir: %v", ds)
+	}
+	os.WriteFile(filepath.Join(dir, "serverless.ts"), []byte("export {}"), 0o644)
+	if _, ds := FindServiceFile(dir, ""); !ds.HasErrors() || !strings.Contains(ds[0].Summary, "serverless.ts") {
+		t.Errorf("ts only: %v", ds)
+	}
+	os.WriteFile(filepath.Join(dir, "serverless.json"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "serverless.yaml"), []byte("a: 1"), 0o644)
+	if p, ds := FindServiceFile(dir, ""); ds.HasErrors() || filepath.Base(p) != "serverless.yaml" {
+		t.Errorf("yaml preferred over json: %s %v", p, ds)
+	}
+	if _, ds := FindServiceFile(dir, "missing.yml"); !ds.HasErrors() || !strings.Contains(ds[0].Summary, "missing.yml") {
+		t.Errorf("missing --config: %v", ds)
+	}
+	if p, ds := FindServiceFile(dir, "serverless.json"); ds.HasErrors() || filepath.Base(p) != "serverless.json" {
+		t.Errorf("explicit: %s %v", p, ds)
+	}
+}
+
+func TestDeepNestingIsAnErrorNotACrash(t *testing.T) {
+	src := strings.Repeat("[", 3000) + strings.Repeat("]", 3000)
+	_, ds := Parse("serverless.yml", []byte("v: "+src), nil)
+	if !ds.HasErrors() {
+		t.Fatal("expected an error for 3000 levels of nesting")
+	}
+}
+
+// FuzzParse checks that no input makes the loader panic, and that what it
+// accepts survives a JSON round trip with the same shape.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("../../../shared/corpus/public/*/serverless.yml")
+	for _, p := range files {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	for _, s := range []string{"", "a: !GetAtt x.y.z", "<<: *a", "a: &a [*a]", "{\"a\": [1, 2]}", "? [a]\n: b", "a: !Sub\n  - x\n  - {}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, ds := Parse("fuzz.yml", data, diag.NewSources())
+		if ds.HasErrors() {
+			for _, d := range ds {
+				if d.Summary == "" {
+					t.Fatalf("diagnostic without a summary: %+v", d)
+				}
+			}
+			return
+		}
+		if n == nil {
+			t.Fatal("nil tree without errors")
+		}
+		js, err := n.MarshalJSON()
+		if err != nil {
+			return // e.g. invalid UTF-8 in a key cannot be JSON
+		}
+		back, ds := Parse("fuzz.json", js, nil)
+		if ds.HasErrors() {
+			t.Fatalf("JSON output does not parse back: %s\n%v", js, ds.Err())
+		}
+		if back.Kind != n.Kind {
+			t.Fatalf("round trip changed kind %v → %v", n.Kind, back.Kind)
+		}
+	})
+}
