@@ -109,7 +109,7 @@ func s3AccelerationSupported(region string) bool {
 func tagList(pairs []config.Pair) []any {
 	out := make([]any, 0, len(pairs))
 	for _, p := range pairs {
-		out = append(out, map[string]any{"Key": p.Key, "Value": p.Value.Interface()})
+		out = append(out, map[string]any{"Key": p.Key, "Value": coerceString(p.Value)})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/nimbusfw/nimbus/internal/cfn"
@@ -73,8 +74,8 @@ func (c *Context) compileFunction(f *service.Function) {
 		props["Runtime"] = firstTruthyValue(raw.Get("runtime"), prov.Get("runtime"), DefaultRuntime)
 	}
 	props["FunctionName"] = f.Name
-	props["MemorySize"] = firstTruthyValue(raw.Get("memorySize"), prov.Get("memorySize"), int64(1024))
-	props["Timeout"] = firstTruthyValue(raw.Get("timeout"), prov.Get("timeout"), int64(6))
+	props["MemorySize"] = coerceInt(firstTruthyValue(raw.Get("memorySize"), prov.Get("memorySize"), int64(1024)))
+	props["Timeout"] = coerceInt(firstTruthyValue(raw.Get("timeout"), prov.Get("timeout"), int64(6)))
 	if a := firstTruthy(raw.Get("architecture"), prov.Get("architecture")); a != nil {
 		props["Architectures"] = []any{a.Interface()}
 	}
@@ -119,7 +120,7 @@ func (c *Context) compileFunction(f *service.Function) {
 	if env := mergedPairs(prov.Get("environment"), raw.Get("environment")); env != nil || raw.Get("environment").Truthy() || prov.Get("environment").Truthy() {
 		vars := map[string]any{}
 		for _, p := range env {
-			vars[p.Key] = p.Value.Interface()
+			vars[p.Key] = coerceString(p.Value)
 		}
 		props["Environment"] = map[string]any{"Variables": vars}
 	}
@@ -464,3 +465,25 @@ func mustJSON(n *config.Node) []byte {
 }
 
 func jsonEqual(a, b any) bool { return cfn.Equal(a, b) }
+
+// coerceString is ajv's coerceTypes for string-typed schema values, which
+// v3's config validation applies in place: numbers and booleans become
+// their JavaScript string form; intrinsic objects stay as they are.
+func coerceString(n *config.Node) any {
+	switch n.Kind {
+	case config.Int, config.Float, config.Bool:
+		return n.Scalar()
+	}
+	return n.Interface()
+}
+
+// coerceInt is ajv's coerceTypes for integer-typed values: a numeric
+// string becomes a number.
+func coerceInt(v any) any {
+	if s, ok := v.(string); ok {
+		if i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+			return i
+		}
+	}
+	return v
+}
