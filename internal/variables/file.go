@@ -36,7 +36,7 @@ func fileSource(c *call) (sourceResult, error) {
 	if pn == nil || pn.Kind == config.Null {
 		return sourceResult{}, c.failf(`Missing path argument in variable "file" source`)
 	}
-	rel, ok := pn.Str()
+	rel, ok := ensureString(pn)
 	if !ok {
 		return sourceResult{}, c.failf(`Non-string path argument in variable "file" source: %s`, pn.Scalar())
 	}

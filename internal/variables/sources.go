@@ -38,7 +38,7 @@ func (c *call) addressString() (string, bool, error) {
 	if c.address == nil || c.address.Kind == config.Null {
 		return "", false, nil
 	}
-	s, ok := c.address.Str()
+	s, ok := ensureString(c.address)
 	if !ok {
 		return "", false, c.failf("Non-string address argument in variable %q source: %s", c.typ, c.address.Scalar())
 	}
@@ -62,6 +62,15 @@ func (c *call) param(i int) *config.Node {
 		return c.params[i]
 	}
 	return nil
+}
+
+// ensureString is how v3 takes text from a value: scalars and lists
+// convert (a list joins with commas), objects and null do not.
+func ensureString(n *config.Node) (string, bool) {
+	if n == nil || n.Kind == config.Null || n.Kind == config.Map {
+		return "", false
+	}
+	return n.Scalar(), true
 }
 
 func found(n *config.Node) (sourceResult, error) { return sourceResult{value: n}, nil }
@@ -195,7 +204,7 @@ func strToBoolSource(c *call) (sourceResult, error) {
 	if in == nil || in.Kind == config.Null {
 		return sourceResult{}, c.failf(`Missing "strToBool" input`)
 	}
-	s, ok := in.Str()
+	s, ok := ensureString(in)
 	if !ok {
 		return sourceResult{}, c.failf(`Non-string "strToBool" input:. Received: %s`, in.Scalar())
 	}
