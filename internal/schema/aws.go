@@ -23,11 +23,13 @@ const (
 )
 
 var (
-	ipv4Like        = regexp.MustCompile(`^(\d{1,3}\.){3}\d{1,3}$`)
-	bucketLabels    = regexp.MustCompile(`^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$`)
-	tagKeyChars     = regexp.MustCompile(`^[\w./=+:\-_ ]{1,128}$`)
-	ValidBucketName = func(s string) bool { return !ipv4Like.MatchString(s) && bucketLabels.MatchString(s) }
+	ipv4Like     = regexp.MustCompile(`^(\d{1,3}\.){3}\d{1,3}$`)
+	bucketLabels = regexp.MustCompile(`^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$`)
+	tagKeyChars  = regexp.MustCompile(`^[\w./=+:\-_ ]{1,128}$`)
 )
+
+// validBucketName is v3's S3 bucket name pattern, whose lookahead RE2 lacks.
+func validBucketName(s string) bool { return !ipv4Like.MatchString(s) && bucketLabels.MatchString(s) }
 
 func validTagKey(s string) bool { return !strings.HasPrefix(s, "aws:") && tagKeyChars.MatchString(s) }
 
@@ -144,7 +146,7 @@ func defineAWS() {
 		array(anyOf(constant("*"), ref("awsArn"), ref("awsApiGatewayAbbreviatedArn"))))
 	d["awsResourcePolicyStatements"] = array(policyStatement("awsResourcePolicyResource"))
 	d["awsResourceTags"] = object(nil, patternPropsFunc(tagKeyPattern, validTagKey, str(maxLen(256))))
-	d["awsS3BucketName"] = str(customPattern(s3BucketPattern, ValidBucketName), minLen(3), maxLen(63))
+	d["awsS3BucketName"] = str(customPattern(s3BucketPattern, validBucketName), minLen(3), maxLen(63))
 	d["ecrImageUri"] = str(pattern(`^\d+\.dkr\.ecr\.[a-z0-9-]+..amazonaws.com\/([^@]+)|([^@:]+@sha256:[a-f0-9]{64})$`))
 	d["filterPatterns"] = array(any_(typ("object")), minItems(1), maxItems(10))
 	d["errorCode"] = str(pattern(`^[A-Z0-9_]+$`))

@@ -2,22 +2,21 @@ package schema
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
 )
 
 // rejections are the checks serverless v3 makes outside its schema, which
-// stop it whatever configValidationMode says (lib/classes/service.js,
-// lib/plugins/aws/package/compile/functions.js and events/s3).
+// stop it whatever configValidationMode says (lib/classes/service.js and
+// lib/plugins/aws/package/compile/functions.js). v3's bucket-name check
+// for s3 events runs only when packaging, so it lives in compile/aws.
 func rejections(root *config.Node, mode Mode) diag.Diagnostics {
 	var ds diag.Diagnostics
 	ds = append(ds, checkService(root)...)
 	ds = append(ds, checkProvider(root)...)
 	ds = append(ds, checkFrameworkVersion(root, mode)...)
 	ds = append(ds, checkHandlers(root)...)
-	ds = append(ds, checkS3Buckets(root)...)
 	return ds
 }
 
@@ -151,55 +150,3 @@ func checkHandlers(root *config.Node) diag.Diagnostics {
 }
 
 func present(n *config.Node) bool { return n != nil && n.Kind != config.Null }
-
-// checkS3Buckets applies v3's bucket-name rule to the buckets s3 events
-// create (existing buckets are not checked, as in v3).
-func checkS3Buckets(root *config.Node) diag.Diagnostics {
-	var ds diag.Diagnostics
-	fns := root.Get("functions")
-	if fns == nil || fns.Kind != config.Map {
-		return nil
-	}
-	providerS3 := root.Lookup("provider", "s3")
-	for _, fp := range fns.Pairs {
-		events := fp.Value.Get("events")
-		if events == nil || events.Kind != config.Seq {
-			continue
-		}
-		for i, ev := range events.Items {
-			s3 := ev.Get("s3")
-			if s3 == nil {
-				continue
-			}
-			bucketNode := s3
-			if s3.Kind == config.Map {
-				if s3.Get("existing").Truthy() {
-					continue
-				}
-				bucketNode = s3.Get("bucket")
-			}
-			ref, ok := bucketNode.Str()
-			if !ok {
-				continue
-			}
-			name := ref
-			if n, ok := providerS3.Get(ref).Get("name").Str(); ok && n != "" {
-				name = n
-			}
-			if ValidBucketName(name) {
-				continue
-			}
-			path := config.Path{"functions", fp.Key, "events", i, "s3"}
-			if s3.Kind == config.Map {
-				path = path.Child("bucket")
-			}
-			detail := "Bucket names use lower-case letters, digits, '.' and '-', start and end with a letter or digit, and are not IP addresses."
-			if strings.ContainsAny(name, "<>") {
-				detail = "It looks like a placeholder; replace it with a real bucket name."
-			}
-			ds.Append(valueDiag(diag.Error, bucketNode, path.String(),
-				fmt.Sprintf("%s - Bucket name must conform to pattern %s", name, s3BucketPattern), detail))
-		}
-	}
-	return ds
-}

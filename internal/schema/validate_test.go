@@ -110,10 +110,6 @@ func TestValidate(t *testing.T) {
 		{"invalid frameworkVersion warns", "service: svc\nframeworkVersion: 'three'\nprovider:\n  name: aws\n", []string{
 			`Warning 2:19: frameworkVersion: "frameworkVersion" is not a valid semver version range; version validation is skipped [invalid version "three". Use a range such as "3" or ">=3.0.0 <4.0.0".]`,
 		}},
-		{"s3 bucket name placeholder", base + "functions:\n  f:\n    handler: h.f\n    events:\n      - s3:\n          bucket: <your-bucket-name>\n          event: s3:ObjectCreated:*\n", []string{
-			`Error 10:19: functions.f.events[0].s3.bucket: <your-bucket-name> - Bucket name must conform to pattern ` + s3BucketPattern + ` [It looks like a placeholder; replace it with a real bucket name.]`,
-		}},
-		{"existing s3 bucket is not checked", base + "functions:\n  f:\n    handler: h.f\n    events:\n      - s3:\n          bucket: Some_Bucket\n          existing: true\n", nil},
 		{"resources need Type", base + "resources:\n  Resources:\n    Queue:\n      Properties: {}\n", []string{
 			"Warning 7:5: resources.Resources.Queue: must have required property 'Type'",
 		}},
