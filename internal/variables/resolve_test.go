@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
@@ -53,19 +54,35 @@ type fakeAWS struct {
 	calls    int
 	inFlight int
 	maxSeen  int
-	gate     chan struct{} // when set, each call waits on it
+	// barrier, when set, holds each call until that many are in flight at
+	// once: the test proves the calls run in parallel.
+	barrier int
+	cond    *sync.Cond
 }
 
 func (f *fakeAWS) enter() {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls++
 	f.inFlight++
 	if f.inFlight > f.maxSeen {
 		f.maxSeen = f.inFlight
 	}
-	f.mu.Unlock()
-	if f.gate != nil {
-		<-f.gate
+	if f.barrier == 0 {
+		return
+	}
+	if f.cond == nil {
+		f.cond = sync.NewCond(&f.mu)
+	}
+	if f.maxSeen >= f.barrier {
+		f.cond.Broadcast()
+		return
+	}
+	// A safety net so a serial implementation fails instead of hanging.
+	timer := time.AfterFunc(5*time.Second, func() { f.mu.Lock(); f.barrier = -1; f.cond.Broadcast(); f.mu.Unlock() })
+	defer timer.Stop()
+	for f.maxSeen < f.barrier && f.barrier > 0 {
+		f.cond.Wait()
 	}
 }
 
@@ -300,4 +317,136 @@ func TestResolveLocalSources(t *testing.T) {
 			errs: []string{`c.yml:1:4: a.k: Cannot resolve variable ${env:MISSING}`}},
 		{name: "file_missing_path", doc: "a: ${file():x}", errs: []string{`Missing path argument in variable "file" source`}},
 	})
+}
+
+func testAWS() *fakeAWS {
+	return &fakeAWS{
+		account: "123456789012",
+		stacks: map[string]map[string]string{
+			"us-east-1/net":  {"VpcId": "vpc-1", "Subnets": "a,b"},
+			"eu-west-1/net":  {"VpcId": "vpc-eu"},
+			"us-east-1/data": {"Table": "tbl"},
+		},
+		params: map[string]Parameter{
+			"us-east-1//app/name":   {Type: "String", Value: "app"},
+			"us-east-1//app/list":   {Type: "StringList", Value: "a,b,c"},
+			"us-east-1//app/secret": {Type: "SecureString", Value: "s3cr3t"},
+			"us-east-1//app/json":   {Type: "SecureString", Value: `{"user":"u","pass":"p"}`},
+			"eu-west-1//app/name":   {Type: "String", Value: "app-eu"},
+			"us-east-1//app/ref":    {Type: "String", Value: "${self:custom.fromRef}"},
+		},
+		objects: map[string]string{"cfg-bucket/dev/settings.txt": "from-s3"},
+	}
+}
+
+func TestResolveRemoteSources(t *testing.T) {
+	runCases(t, []resolveCase{
+		{name: "aws_account_id", doc: "a: ${aws:accountId}", aws: testAWS(), want: map[string]string{"a": `"123456789012"`}},
+		{name: "cf_output", doc: "a: ${cf:net.VpcId}\nb: vpc=${cf:net.VpcId}", aws: testAWS(), want: map[string]string{"a": `"vpc-1"`, "b": `"vpc=vpc-1"`}},
+		{name: "cf_output_in_region", doc: "a: ${cf(eu-west-1):net.VpcId}", aws: testAWS(), want: map[string]string{"a": `"vpc-eu"`}},
+		{name: "cf_missing_stack_falls_back", doc: "a: ${cf:nope.X, 'd'}", aws: testAWS(), want: map[string]string{"a": `"d"`}},
+		{name: "cf_missing_output", doc: "a: ${cf:net.Nope}", aws: testAWS(), errs: []string{`Value not found at "cf" source`}},
+		{name: "cf_bad_address", doc: "a: ${cf:justastack}", aws: testAWS(),
+			errs: []string{`Unsupported "justastack" address argument in variable "cf" source. Expected "<stack-name>.<output-id>" format`}},
+		{name: "ssm_string", doc: "a: ${ssm:/app/name}", aws: testAWS(), want: map[string]string{"a": `"app"`}},
+		{name: "ssm_string_list_is_a_list", doc: "a: ${ssm:/app/list}\nb: ${ssm(raw):/app/list}", aws: testAWS(),
+			want: map[string]string{"a": `["a","b","c"]`, "b": `"a,b,c"`}},
+		{name: "ssm_secure_string", doc: "a: ${ssm:/app/secret}", aws: testAWS(), want: map[string]string{"a": `"s3cr3t"`}},
+		{name: "ssm_secure_json_is_parsed_unless_raw", doc: "a: ${ssm:/app/json}\nb: ${ssm(raw):/app/json}", aws: testAWS(),
+			want: map[string]string{"a": `{"user":"u","pass":"p"}`, "b": `"{\"user\":\"u\",\"pass\":\"p\"}"`}},
+		{name: "ssm_no_decrypt", doc: "a: ${ssm(noDecrypt):/app/secret}", aws: testAWS(), want: map[string]string{"a": `"ENCRYPTED"`}},
+		{name: "ssm_region_param", doc: "a: ${ssm(eu-west-1):/app/name}\nb: ${ssm(eu-west-1, raw):/app/name}", aws: testAWS(),
+			want: map[string]string{"a": `"app-eu"`, "b": `"app-eu"`}},
+		{name: "ssm_region_follows_provider_region", doc: "provider: {region: eu-west-1}\na: ${ssm:/app/name}", aws: testAWS(),
+			want: map[string]string{"a": `"app-eu"`}},
+		{name: "ssm_missing_falls_back", doc: "a: ${ssm:/nope, 'd'}", aws: testAWS(), want: map[string]string{"a": `"d"`}},
+		{name: "ssm_missing_is_value_not_found", doc: "a: ${ssm:/nope}", aws: testAWS(), errs: []string{`a: Cannot resolve variable ${ssm:/nope}: Value not found at "ssm" source`}},
+		{name: "ssm_value_holding_a_variable_is_resolved", doc: "custom: {fromRef: r}\na: ${ssm:/app/ref}", aws: testAWS(), want: map[string]string{"a": `"r"`}},
+		{name: "ssm_address_from_another_remote_value", doc: "a: ${ssm:/app/${cf:data.Table}, 'none'}", aws: testAWS(), want: map[string]string{"a": `"none"`}},
+		{name: "s3_object", doc: "a: ${s3:cfg-bucket/dev/settings.txt}", aws: testAWS(), want: map[string]string{"a": `"from-s3"`}},
+		{name: "s3_missing_falls_back", doc: "a: ${s3:cfg-bucket/nope, 'd'}", aws: testAWS(), want: map[string]string{"a": `"d"`}},
+		{name: "s3_bad_address", doc: "a: ${s3:nobucketkey}", aws: testAWS(), errs: []string{`Expected "<bucket-name>/<key>" format`}},
+		{name: "self_reference_to_remote_value", doc: "custom: {n: '${ssm:/app/name}'}\na: x-${self:custom.n}", aws: testAWS(),
+			want: map[string]string{"a": `"x-app"`}},
+	})
+}
+
+func TestRemoteLookupsRunInParallelAndAreCached(t *testing.T) {
+	fake := testAWS()
+	fake.barrier = 3
+	doc := "a: ${ssm:/app/name}\nb: ${cf:net.VpcId}\nc: ${s3:cfg-bucket/dev/settings.txt}\nd: ${ssm:/app/name}-${cf:net.VpcId}"
+	got, ds := resolveYAML(t, doc, Options{AWS: fake})
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if g := jsonOf(t, got); g != `{"a":"app","b":"vpc-1","c":"from-s3","d":"app-vpc-1"}` {
+		t.Errorf("resolved %s", g)
+	}
+	if fake.maxSeen != 3 {
+		t.Errorf("at most %d lookups ran at once, want all 3 of the round", fake.maxSeen)
+	}
+	if fake.calls != 3 {
+		t.Errorf("%d AWS calls, want 3 (repeated lookups come from the cache)", fake.calls)
+	}
+}
+
+func TestSecureStringValuesAreSensitive(t *testing.T) {
+	doc := "a: ${ssm:/app/secret}\nb: user:${ssm:/app/secret}@host\nc: ${ssm:/app/json}\nd: ${ssm:/app/name}\ne: ${self:b}"
+	got, ds := resolveYAML(t, doc, Options{AWS: testAWS()})
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	for path, want := range map[string]bool{"a": true, "b": true, "c": true, "d": false, "e": true} {
+		if n := got.Get(path); isSensitive(n) != want {
+			t.Errorf("%s sensitive = %v, want %v", path, isSensitive(n), want)
+		}
+	}
+	if !got.Lookup("c", "user").Sensitive {
+		t.Error("fields of a parsed SecureString must be sensitive too")
+	}
+}
+
+func TestResolvedValueKeepsPositionOfItsHolder(t *testing.T) {
+	doc := "custom:\n  o: {k: v}\n  n: 5\nx:\n  y: ${self:custom.o}\n  z: ${self:custom.n}\n"
+	got, ds := resolveYAML(t, doc, Options{})
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	for _, c := range []struct {
+		path      []string
+		line, col int
+	}{{[]string{"x", "y"}, 5, 6}, {[]string{"x", "z"}, 6, 6}, {[]string{"x", "y", "k"}, 2, 10}} {
+		n := got.Lookup(c.path...)
+		if n.Pos.Line != c.line || n.Pos.Col != c.col || n.Pos.File != "serverless.yml" {
+			t.Errorf("%v at %v, want line %d col %d", c.path, n.Pos, c.line, c.col)
+		}
+	}
+}
+
+func TestResolveDoesNotModifyItsInput(t *testing.T) {
+	root, _ := config.Parse("serverless.yml", []byte("a: ${opt:x}\n"), nil)
+	before := jsonOf(t, root)
+	got, ds := Resolve(context.Background(), root, Options{CLIOptions: map[string]string{"x": "1"}})
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if jsonOf(t, root) != before || jsonOf(t, got) != `{"a":"1"}` {
+		t.Errorf("input now %s, output %s", jsonOf(t, root), jsonOf(t, got))
+	}
+}
+
+func TestExtraSourcesAddPluginSources(t *testing.T) {
+	construct := func(ctx context.Context, params []*config.Node, address string) (*config.Node, error) {
+		if address == "queue.url" {
+			return config.NewString("https://sqs/queue", diag.Pos{}), nil
+		}
+		return nil, nil
+	}
+	got, ds := resolveYAML(t, "a: ${construct:queue.url}\nb: ${construct:other, 'd'}", Options{ExtraSources: map[string]ExternalSource{"construct": construct}})
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if g := jsonOf(t, got); g != `{"a":"https://sqs/queue","b":"d"}` {
+		t.Errorf("resolved %s", g)
+	}
 }
