@@ -167,6 +167,9 @@ func (p *planner) plan() {
 				continue
 			}
 			j := &job{Name: f.Key + ".zip", Kind: "function", Key: f.Key, Pos: f.Pos, Path: "functions." + f.Key}
+			if pats := fpkg.Get("patterns"); pats != nil {
+				j.Pos, j.Path = pats.Pos, prefix+".patterns"
+			}
 			j.Rules = rulesFor(p.excludes(p.functionList(fpkg, "exclude", prefix), true),
 				union(p.serviceIncludes(), p.functionList(fpkg, "include", prefix), p.functionList(fpkg, "patterns", prefix)), nil)
 			p.fnJobs[f.Key] = j
@@ -186,7 +189,9 @@ func (p *planner) plan() {
 			}
 		} else {
 			pos, path := svc.Root.Get("service").Pos, "service"
-			if svcPkg != nil {
+			if pats := svcPkg.Get("patterns"); pats != nil {
+				pos, path = pats.Pos, "package.patterns"
+			} else if svcPkg != nil {
 				pos, path = svcPkg.Pos, "package"
 			}
 			p.serviceJob = &job{Name: svc.Name + ".zip", Kind: "service", Pos: pos, Path: path}

@@ -144,11 +144,11 @@ func writeZip(ctx context.Context, c *compressor, dir, name string, entries []zi
 	if err != nil {
 		return "", err
 	}
-	tmp = f.Name()
+	tmpName := f.Name() // returns below reset tmp; the cleanup needs the name
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			os.Remove(tmpName)
 		}
 	}()
 	pending := make([]*compressed, len(entries))
@@ -191,7 +191,7 @@ func writeZip(ctx context.Context, c *compressor, dir, name string, entries []zi
 	if err := f.Close(); err != nil {
 		return "", err
 	}
-	return tmp, nil
+	return tmpName, nil
 }
 
 func writeEntry(zw *zip.Writer, name string, p *compressed) error {
