@@ -1,0 +1,473 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// DeployOptions tune Deploy.
+type DeployOptions struct {
+	// Force skips the "nothing changed" check (--force).
+	Force bool
+	// Reporter receives progress (default: none).
+	Reporter Reporter
+	// UploadConcurrency bounds parallel uploads (default 8; v3 uses 3).
+	UploadConcurrency int
+	// Validate runs ValidateTemplate on the uploaded template first, as v3 does.
+	Validate bool
+}
+
+// DeployResult says what happened.
+type DeployResult struct {
+	// Skipped is true when nothing changed ("No changes to deploy.").
+	Skipped bool
+	// NoStackUpdate is true when the change set was empty (artifacts were
+	// still uploaded).
+	NoStackUpdate bool
+	// Created is true when this deploy created the stack.
+	Created bool
+	Bucket  string
+	// ArtifactDirectory is the S3 folder this deployment uploaded.
+	ArtifactDirectory string
+	Stack             *cftypes.Stack
+	Outputs           map[string]string
+}
+
+// SkipMessage is v3's message when nothing changed.
+const SkipMessage = "No changes to deploy. Deployment skipped."
+
+// Deploy runs serverless v3's deploy flow: create the stack from the core
+// template when missing, check for changes, upload, validate, update through
+// a change set (or directly), then prune old artifact directories.
+func Deploy(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions) (*DeployResult, error) {
+	rep := opts.Reporter
+	if rep == nil {
+		rep = NopReporter{}
+	}
+	res := &DeployResult{ArtifactDirectory: b.ArtifactDirectoryName}
+	st, err := readyStack(ctx, c.CloudFormation, b.StackName, rep)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		rep.Step("Creating CloudFormation stack " + b.StackName)
+		if st, err = createStack(ctx, c, b, rep); err != nil {
+			return nil, err
+		}
+		res.Created = true
+	}
+	bucket, err := deploymentBucket(ctx, c, b, st)
+	if err != nil {
+		return nil, err
+	}
+	res.Bucket = bucket
+
+	if !opts.Force && !res.Created {
+		changed, err := CheckForChanges(ctx, c, b, bucket)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			res.Skipped = true
+			res.Stack = st
+			res.Outputs = StackOutputs(st)
+			return res, nil
+		}
+	}
+
+	rep.Step("Uploading artifacts to s3://" + bucket + "/" + b.ArtifactDirectoryName)
+	if err := upload(ctx, c.S3, b, bucket, opts.UploadConcurrency); err != nil {
+		removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
+		return nil, err
+	}
+	templateURL := c.TemplateURL(bucket, b.ArtifactDirectoryName+"/"+CompiledTemplateFile)
+	if opts.Validate {
+		rep.Step("Validating template")
+		if _, err := c.CloudFormation.ValidateTemplate(ctx, &cloudformation.ValidateTemplateInput{TemplateURL: aws.String(templateURL)}); err != nil {
+			removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
+			return nil, fmt.Errorf("the compiled template is invalid: %w", err)
+		}
+	}
+
+	rep.Step("Updating CloudFormation stack " + b.StackName)
+	since := time.Now().Add(-time.Second)
+	changed, err := updateStack(ctx, c, b, templateURL, rep)
+	if err != nil {
+		var sf *StackFailure
+		if errors.As(err, &sf) || isUpdateRejected(err) {
+			// Keep the previous deployment as the newest directory, so the
+			// change check and rollback see the stack as it really is.
+			removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
+		}
+		return nil, err
+	}
+	res.NoStackUpdate = !changed
+	if changed {
+		if st, err = waitForStack(ctx, c.CloudFormation, b.StackName, since, rep); err != nil {
+			var sf *StackFailure
+			if errors.As(err, &sf) {
+				removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
+			}
+			return nil, err
+		}
+	} else if st, err = describeStack(ctx, c.CloudFormation, b.StackName); err != nil {
+		return nil, err
+	}
+	res.Stack = st
+	res.Outputs = StackOutputs(st)
+	if err := pruneDeployments(ctx, c.S3, b, bucket); err != nil {
+		rep.Step("Warning: could not remove old deployment artifacts: " + err.Error())
+	}
+	return res, nil
+}
+
+// readyStack returns the stack when it exists and no operation is running
+// on it (waiting for one that is), nil when there is no stack.
+func readyStack(ctx context.Context, cf CloudFormation, name string, rep Reporter) (*cftypes.Stack, error) {
+	st, err := describeStack(ctx, cf, name)
+	if isStackMissing(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	status := string(st.StackStatus)
+	switch {
+	case status == "REVIEW_IN_PROGRESS":
+		// A stack created by a change set that was never executed holds
+		// nothing; v3 treats it as missing.
+		return nil, nil
+	case strings.HasSuffix(status, "_IN_PROGRESS"):
+		rep.Step(fmt.Sprintf("Stack %s is busy (%s): waiting for it to finish", name, status))
+		st, err = waitForStack(ctx, cf, name, time.Now(), NopReporter{})
+		var sf *StackFailure
+		if err != nil && !errors.As(err, &sf) {
+			return nil, err
+		}
+		if st != nil && st.StackStatus == cftypes.StackStatusDeleteComplete {
+			return nil, nil
+		}
+	case status == "ROLLBACK_COMPLETE", status == "ROLLBACK_FAILED", status == "CREATE_FAILED", status == "DELETE_FAILED":
+		return nil, fmt.Errorf("stack %s is in %s and cannot be updated: remove it (nimbus remove) and deploy again", name, status)
+	}
+	return st, nil
+}
+
+func sharedTags(b *Bundle) []cftypes.Tag {
+	tags := map[string]string{"STAGE": b.Stage}
+	for k, v := range b.StackTags {
+		for dk := range tags {
+			if strings.EqualFold(dk, k) {
+				delete(tags, dk)
+			}
+		}
+		tags[k] = v
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]cftypes.Tag, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, cftypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
+}
+
+func capabilities(template []byte) []cftypes.Capability {
+	caps := []cftypes.Capability{cftypes.CapabilityCapabilityIam, cftypes.CapabilityCapabilityNamedIam}
+	if bytes.Contains(template, []byte(`"Transform"`)) {
+		caps = append(caps, cftypes.CapabilityCapabilityAutoExpand)
+	}
+	return caps
+}
+
+func roleARN(b *Bundle) *string {
+	if b.RoleARN == "" {
+		return nil
+	}
+	return aws.String(b.RoleARN)
+}
+
+// createStack creates the stack from the core template (change set CREATE,
+// or CreateStack with deploymentMethod: direct) and waits for it.
+func createStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) (*cftypes.Stack, error) {
+	since := time.Now().Add(-time.Second)
+	body := aws.String(string(b.CoreTemplate))
+	if b.Direct {
+		_, err := c.CloudFormation.CreateStack(ctx, &cloudformation.CreateStackInput{
+			StackName: aws.String(b.StackName), TemplateBody: body, Capabilities: capabilities(b.CoreTemplate),
+			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
+			DisableRollback: aws.Bool(b.DisableRollback),
+		})
+		if err != nil {
+			return nil, CredentialsError(err)
+		}
+	} else {
+		if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeCreate, &cloudformation.CreateChangeSetInput{TemplateBody: body}); err != nil {
+			return nil, err
+		}
+	}
+	return waitForStack(ctx, c.CloudFormation, b.StackName, since, rep)
+}
+
+// updateStack applies the uploaded template; it reports false when
+// CloudFormation found nothing to change.
+func updateStack(ctx context.Context, c *Clients, b *Bundle, templateURL string, rep Reporter) (bool, error) {
+	if b.Direct {
+		in := &cloudformation.UpdateStackInput{
+			StackName: aws.String(b.StackName), TemplateURL: aws.String(templateURL), Capabilities: capabilities(b.Template),
+			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
+			DisableRollback: aws.Bool(b.DisableRollback),
+		}
+		if len(b.StackPolicy) > 0 {
+			in.StackPolicyBody = aws.String(string(b.StackPolicy))
+		}
+		_, err := c.CloudFormation.UpdateStack(ctx, in)
+		if err != nil && strings.Contains(err.Error(), "No updates are to be performed") {
+			return false, nil
+		}
+		return err == nil, CredentialsError(err)
+	}
+	return runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeUpdate, &cloudformation.CreateChangeSetInput{TemplateURL: aws.String(templateURL)})
+}
+
+// ChangeSetName is v3's change set name for a stack.
+func ChangeSetName(stack string) string { return stack + "-change-set" }
+
+// runChangeSet creates a change set, waits for it, and executes it unless
+// it holds no changes (then it is deleted and false returned).
+func runChangeSet(ctx context.Context, cf CloudFormation, b *Bundle, typ cftypes.ChangeSetType, in *cloudformation.CreateChangeSetInput) (bool, error) {
+	desc, err := createChangeSet(ctx, cf, b, typ, in)
+	if err != nil {
+		return false, err
+	}
+	if desc == nil {
+		return false, nil
+	}
+	_, err = cf.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{
+		StackName: aws.String(b.StackName), ChangeSetName: aws.String(ChangeSetName(b.StackName)),
+		DisableRollback: aws.Bool(b.DisableRollback),
+	})
+	return err == nil, CredentialsError(err)
+}
+
+// createChangeSet creates the named change set (replacing a stale one) and
+// waits until it is ready. It returns nil when the change set is empty
+// (after deleting it).
+func createChangeSet(ctx context.Context, cf CloudFormation, b *Bundle, typ cftypes.ChangeSetType, in *cloudformation.CreateChangeSetInput) (*cloudformation.DescribeChangeSetOutput, error) {
+	name := ChangeSetName(b.StackName)
+	// A change set left by an interrupted run would block this one.
+	cf.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(b.StackName), ChangeSetName: aws.String(name)})
+	in.StackName = aws.String(b.StackName)
+	in.ChangeSetName = aws.String(name)
+	in.ChangeSetType = typ
+	in.Capabilities = capabilities(b.Template)
+	in.Tags = sharedTags(b)
+	in.RoleARN = roleARN(b)
+	in.NotificationARNs = b.NotificationARNs
+	if _, err := cf.CreateChangeSet(ctx, in); err != nil {
+		return nil, CredentialsError(err)
+	}
+	interval := minPollInterval
+	for {
+		desc, err := cf.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(b.StackName), ChangeSetName: aws.String(name)})
+		if err != nil {
+			return nil, CredentialsError(err)
+		}
+		switch desc.Status {
+		case cftypes.ChangeSetStatusCreateComplete:
+			if len(desc.Changes) == 0 && typ == cftypes.ChangeSetTypeUpdate {
+				cf.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(b.StackName), ChangeSetName: aws.String(name)})
+				return nil, nil
+			}
+			return desc, nil
+		case cftypes.ChangeSetStatusFailed:
+			reason := str(desc.StatusReason)
+			if changeSetWithoutChanges(reason) {
+				cf.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(b.StackName), ChangeSetName: aws.String(name)})
+				return nil, nil
+			}
+			return nil, fmt.Errorf("change set %s failed: %s", name, reason)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(interval):
+		}
+		if interval < pollInterval {
+			interval *= 2
+		}
+	}
+}
+
+// changeSetWithoutChanges matches CloudFormation's reasons for an empty
+// change set (v3's is-change-set-without-changes).
+func changeSetWithoutChanges(reason string) bool {
+	return strings.Contains(reason, "The submitted information didn't contain changes") ||
+		strings.Contains(reason, "No updates are to be performed")
+}
+
+func isUpdateRejected(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "change set")
+}
+
+// deploymentBucket is the named bucket, else the stack's output or resource.
+func deploymentBucket(ctx context.Context, c *Clients, b *Bundle, st *cftypes.Stack) (string, error) {
+	if b.Bucket != "" {
+		return b.Bucket, nil
+	}
+	if name := StackOutputs(st)["ServerlessDeploymentBucketName"]; name != "" {
+		return name, nil
+	}
+	// Change-set deploys on some emulators do not compute outputs: read the
+	// physical ID of the bucket resource instead.
+	resp, err := c.CloudFormation.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{
+		StackName: aws.String(b.StackName), LogicalResourceId: aws.String("ServerlessDeploymentBucket"),
+	})
+	if err == nil && len(resp.StackResources) > 0 && str(resp.StackResources[0].PhysicalResourceId) != "" {
+		return str(resp.StackResources[0].PhysicalResourceId), nil
+	}
+	return "", fmt.Errorf("cannot find the deployment bucket of stack %s (no ServerlessDeploymentBucketName output)", b.StackName)
+}
+
+// CheckForChanges implements v3's check: compare the sorted hashes of the
+// local template, state and artifacts with the newest deployment's
+// filesha256 metadata, and deploy anyway when an object is newer than the
+// oldest function (a previous deploy did not finish).
+func CheckForChanges(ctx context.Context, c *Clients, b *Bundle, bucket string) (bool, error) {
+	objects, err := listAll(ctx, c.S3, bucket, b.ServicePrefix())
+	if err != nil {
+		if strings.Contains(err.Error(), "NoSuchBucket") {
+			return false, fmt.Errorf("the deployment bucket %q does not exist: create it to reuse stack %q, or remove the stack", bucket, b.StackName)
+		}
+		return false, err
+	}
+	newest := newestDeployment(objects)
+	if len(newest) == 0 {
+		return true, nil
+	}
+	remote := make([]string, len(newest))
+	var latest time.Time
+	var mu sync.Mutex
+	errs := parallel(ctx, len(newest), 8, func(i int) error {
+		h, err := c.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: newest[i].Key})
+		if err != nil {
+			return err
+		}
+		remote[i] = h.Metadata["filesha256"]
+		mu.Lock()
+		if t := aws.ToTime(newest[i].LastModified); t.After(latest) {
+			latest = t
+		}
+		mu.Unlock()
+		return nil
+	})
+	if errs != nil {
+		return false, errs
+	}
+	local, err := b.LocalHashes()
+	if err != nil {
+		return false, err
+	}
+	sort.Strings(remote)
+	if strings.Join(remote, ",") != strings.Join(local, ",") {
+		return true, nil
+	}
+	earliest := earliestFunctionChange(ctx, c.Lambda, b.FunctionNames)
+	return latest.After(earliest), nil
+}
+
+// earliestFunctionChange is the oldest LastModified among the functions;
+// a missing function counts as the epoch, so the deploy goes ahead.
+func earliestFunctionChange(ctx context.Context, l Lambda, names []string) time.Time {
+	earliest := time.Time{}
+	first := true
+	var mu sync.Mutex
+	parallel(ctx, len(names), 8, func(i int) error {
+		t := time.Unix(0, 0)
+		if resp, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(names[i])}); err == nil && resp.Configuration != nil {
+			if parsed, err := time.Parse("2006-01-02T15:04:05.000-0700", str(resp.Configuration.LastModified)); err == nil {
+				t = parsed
+			} else if parsed, err := time.Parse(time.RFC3339Nano, str(resp.Configuration.LastModified)); err == nil {
+				t = parsed
+			}
+		}
+		mu.Lock()
+		if first || t.Before(earliest) {
+			earliest, first = t, false
+		}
+		mu.Unlock()
+		return nil
+	})
+	if first {
+		return time.Unix(0, 0)
+	}
+	return earliest
+}
+
+func listAll(ctx context.Context, c S3, bucket, prefix string) ([]s3types.Object, error) {
+	var out []s3types.Object
+	var token *string
+	for {
+		resp, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), ContinuationToken: token})
+		if err != nil {
+			return nil, CredentialsError(err)
+		}
+		out = append(out, resp.Contents...)
+		if !aws.ToBool(resp.IsTruncated) || resp.NextContinuationToken == nil {
+			return out, nil
+		}
+		token = resp.NextContinuationToken
+	}
+}
+
+// newestDeployment returns the objects of the newest timestamped directory.
+func newestDeployment(objects []s3types.Object) []s3types.Object {
+	dirs := groupDeployments(objects)
+	if len(dirs) == 0 {
+		return nil
+	}
+	return dirs[len(dirs)-1].Objects
+}
+
+// parallel runs fn(0..n-1) with at most limit at once; first error wins.
+func parallel(ctx context.Context, n, limit int, fn func(i int) error) error {
+	if limit <= 0 {
+		limit = 8
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil {
+			once.Do(func() { first = ctx.Err() })
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(i); err != nil {
+				once.Do(func() { first = err })
+			}
+		}(i)
+	}
+	wg.Wait()
+	return first
+}

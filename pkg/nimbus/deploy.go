@@ -1,0 +1,248 @@
+package nimbus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/nimbusfw/nimbus/internal/config"
+	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
+	"github.com/nimbusfw/nimbus/internal/service"
+)
+
+// Deploy-related types, re-exported so SDK users can name them.
+type (
+	// Reporter receives deploy progress: steps and live stack events.
+	Reporter = deployaws.Reporter
+	// StackEvent is one CloudFormation stack event.
+	StackEvent = deployaws.StackEvent
+	// StackFailure is a stack operation that failed, with the resource
+	// events that caused it.
+	StackFailure = deployaws.StackFailure
+	// Deployment is one timestamped deployment in the deployment bucket.
+	Deployment = deployaws.Deployment
+	// StackInfo describes a deployed stack.
+	StackInfo = deployaws.StackInfo
+)
+
+// SkipMessage is printed when a deploy finds nothing changed (as v3).
+const SkipMessage = deployaws.SkipMessage
+
+// DeployOptions control Deploy.
+type DeployOptions struct {
+	// Force deploys even when nothing changed (--force).
+	Force bool
+	// Package options for the packaging step; PackageDir set means "deploy
+	// this existing package" (--package) instead of packaging again.
+	Package    PackageOptions
+	PackageDir string
+	// Reporter receives progress (may be nil).
+	Reporter Reporter
+	// NoValidate skips CloudFormation's ValidateTemplate call.
+	NoValidate bool
+}
+
+// DeployResult says what a deploy did.
+type DeployResult struct {
+	Skipped       bool
+	NoStackUpdate bool
+	Created       bool
+	Stack         string
+	Bucket        string
+	// ArtifactDirectory is the S3 folder of this deployment.
+	ArtifactDirectory string
+	Outputs           map[string]string
+	Package           *PackageResult
+}
+
+// awsClients connects to AWS for the project's region and profile.
+func (p *Project) awsClients(ctx context.Context) (*deployaws.Clients, error) {
+	return deployaws.NewClients(ctx, p.Service.Region, p.Service.Options["aws-profile"])
+}
+
+// Deploy packages the service (unless given a package) and deploys it
+// through CloudFormation as serverless v3 does.
+func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult, error) {
+	var pkg *PackageResult
+	var err error
+	if opts.PackageDir != "" {
+		pkg, err = ReadPackage(p, opts.PackageDir)
+	} else {
+		pkg, err = Package(ctx, p, opts.Package)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := bundle(p.Service, pkg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.awsClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := deployaws.Deploy(ctx, c, b, deployaws.DeployOptions{
+		Force: opts.Force, Reporter: opts.Reporter, Validate: !opts.NoValidate,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DeployResult{
+		Skipped: res.Skipped, NoStackUpdate: res.NoStackUpdate, Created: res.Created,
+		Stack: b.StackName, Bucket: res.Bucket, ArtifactDirectory: res.ArtifactDirectory,
+		Outputs: res.Outputs, Package: pkg,
+	}, nil
+}
+
+// ReadPackage reads a package directory written earlier by Package.
+func ReadPackage(p *Project, dir string) (*PackageResult, error) {
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(p.Service.Dir, dir)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a package directory (run nimbus package first): %w", dir, err)
+	}
+	var state map[string]any
+	if err := json.Unmarshal(raw, &state); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
+	}
+	artifactDir, _ := state["package"].(map[string]any)["artifactDirectoryName"].(string)
+	return &PackageResult{Dir: dir, ArtifactDirectoryName: artifactDir, State: state}, nil
+}
+
+// bundle gathers what the deploy engine ships from a package directory and
+// the provider settings that shape the stack operation.
+func bundle(svc *service.Service, pkg *PackageResult) (*deployaws.Bundle, error) {
+	b := baseBundle(svc)
+	b.ArtifactDirectoryName = pkg.ArtifactDirectoryName
+	var err error
+	if b.Template, err = os.ReadFile(filepath.Join(pkg.Dir, UpdateStackTemplateFile)); err != nil {
+		return nil, err
+	}
+	if b.State, err = os.ReadFile(filepath.Join(pkg.Dir, StateFile)); err != nil {
+		return nil, err
+	}
+	if core, err := os.ReadFile(filepath.Join(pkg.Dir, CreateStackTemplateFile)); err == nil {
+		b.CoreTemplate = core
+	}
+	seen := map[string]bool{}
+	add := func(path string) {
+		if path == "" || seen[path] || strings.Contains(path, "://") {
+			return
+		}
+		seen[path] = true
+		b.Artifacts = append(b.Artifacts, path)
+	}
+	for _, a := range pkg.Artifacts.Artifacts {
+		add(a.Path)
+	}
+	// Zips the compile stage adds (custom-resources.zip) live in the package
+	// directory too; v3 hashes and uploads every zip there.
+	zips, _ := filepath.Glob(filepath.Join(pkg.Dir, "*.zip"))
+	sort.Strings(zips)
+	for _, z := range zips {
+		add(z)
+	}
+	return b, nil
+}
+
+// baseBundle is the part of a bundle read from the service alone: enough
+// for list, rollback, remove and info.
+func baseBundle(svc *service.Service) *deployaws.Bundle {
+	prov := svc.Provider.Raw
+	b := &deployaws.Bundle{
+		Service: svc.Name, Stage: svc.Stage, Region: svc.Region,
+		StackName: svc.StackName(), Prefix: svc.Provider.DeploymentPrefix,
+		Direct:          prov.Get("deploymentMethod").StringOr("") == "direct",
+		RoleARN:         firstString(prov.Lookup("iam", "deploymentRole"), prov.Get("cfnRole")),
+		DisableRollback: prov.Get("disableRollback").Truthy(),
+	}
+	if b.Prefix == "" {
+		b.Prefix = "serverless"
+	}
+	switch db := prov.Get("deploymentBucket"); {
+	case db == nil:
+	case db.Kind == config.String:
+		b.Bucket = db.Scalar()
+	case db.Kind == config.Map:
+		b.Bucket = db.Get("name").Scalar0()
+		b.BucketSSE = db.Get("serverSideEncryption").Scalar0()
+		if n, ok := db.Get("maxPreviousDeploymentArtifacts").Int(); ok {
+			b.MaxPreviousArtifacts = int(n)
+		}
+	}
+	if tags := prov.Get("stackTags"); tags != nil {
+		b.StackTags = map[string]string{}
+		for _, p := range tags.Entries() {
+			b.StackTags[p.Key] = p.Value.Scalar()
+		}
+	}
+	for _, arn := range prov.Get("notificationArns").List() {
+		b.NotificationARNs = append(b.NotificationARNs, arn.Scalar())
+	}
+	if pol := prov.Get("stackPolicy"); pol != nil && pol.Kind == config.Seq {
+		doc := config.NewMap(pol.Pos)
+		doc.Set("Statement", pol)
+		b.StackPolicy, _ = doc.MarshalJSON()
+	}
+	for _, f := range svc.Functions {
+		b.FunctionNames = append(b.FunctionNames, f.Name)
+	}
+	return b
+}
+
+func firstString(nodes ...*config.Node) string {
+	for _, n := range nodes {
+		if s := n.Scalar0(); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// ListDeployments lists the deployments in the deployment bucket, oldest
+// first (`deploy list`).
+func ListDeployments(ctx context.Context, p *Project) ([]*Deployment, error) {
+	c, err := p.awsClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return deployaws.ListDeployments(ctx, c, baseBundle(p.Service))
+}
+
+// Rollback updates the stack to an earlier deployment's template.
+// timestamp is a date or milliseconds, as `rollback -t` takes it.
+func Rollback(ctx context.Context, p *Project, timestamp string, rep Reporter) (*Deployment, error) {
+	ms, err := deployaws.ParseTimestamp(timestamp)
+	if err != nil {
+		return nil, err
+	}
+	c, err := p.awsClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return deployaws.Rollback(ctx, c, baseBundle(p.Service), ms, rep)
+}
+
+// Remove empties the deployment bucket and deletes the stack.
+func Remove(ctx context.Context, p *Project, rep Reporter) error {
+	c, err := p.awsClients(ctx)
+	if err != nil {
+		return err
+	}
+	return deployaws.Remove(ctx, c, baseBundle(p.Service), rep)
+}
+
+// Info describes the deployed stack.
+func Info(ctx context.Context, p *Project) (*StackInfo, error) {
+	c, err := p.awsClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return deployaws.Info(ctx, c, baseBundle(p.Service))
+}
