@@ -1,0 +1,192 @@
+package aws
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+
+	"github.com/nimbusfw/nimbus/internal/cfn"
+)
+
+// The custom resources v3 adds for things CloudFormation cannot do alone
+// (notifications on an existing S3 bucket, triggers on an existing Cognito
+// user pool, legacy EventBridge rules, API Gateway's CloudWatch role): one
+// shared role plus one handler Lambda per kind, all running code from
+// custom-resources.zip (see package customresources).
+
+// CustomResourceKind names one bundled custom-resource handler.
+type CustomResourceKind string
+
+const (
+	CustomResourceS3                CustomResourceKind = "s3"
+	CustomResourceCognitoUserPool   CustomResourceKind = "cognitoUserPool"
+	CustomResourceEventBridge       CustomResourceKind = "eventBridge"
+	CustomResourceAPIGatewayCWRole  CustomResourceKind = "apiGatewayCloudWatchRole"
+	customResourceFunctionMemory                       = 1024
+	customResourceFunctionTimeout                      = 180
+	customResourceFunctionRuntime                      = "nodejs18.x"
+	customResourceFunctionNameLimit                    = 64
+)
+
+// customResourceHandler is the function name suffix and handler path of each kind.
+var customResourceHandler = map[CustomResourceKind]struct{ name, handler string }{
+	CustomResourceS3:               {"custom-resource-existing-s3", "s3/handler.handler"},
+	CustomResourceCognitoUserPool:  {"custom-resource-existing-cup", "cognito-user-pool/handler.handler"},
+	CustomResourceEventBridge:      {"custom-resource-event-bridge", "event-bridge/handler.handler"},
+	CustomResourceAPIGatewayCWRole: {"custom-resource-apigw-cw-role", "api-gateway-cloud-watch-role/handler.handler"},
+}
+
+// CustomResourceFunctionLogicalIDOf is the logical ID of a kind's handler Lambda.
+func CustomResourceFunctionLogicalIDOf(kind CustomResourceKind) string {
+	return CustomResourceFunctionLogicalID(customResourceHandler[kind].name)
+}
+
+// UsesCustomResources reports whether the template runs any bundled
+// custom-resource handler, i.e. whether packaging must write
+// custom-resources.zip beside the service artifacts.
+func UsesCustomResources(t *cfn.Template) bool {
+	for kind := range customResourceHandler {
+		if t.Resource(CustomResourceFunctionLogicalIDOf(kind)) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// addCustomResource is v3's addCustomResourceToService: it adds (once) the
+// shared custom-resources role, appends statements whose Resource it does
+// not hold yet, and (re)writes the handler Lambda of kind.
+func addCustomResource(c *Context, kind CustomResourceKind, statements []any) {
+	h := customResourceHandler[kind]
+	prov := c.Svc.Provider.Raw
+	writeLogs := prov.Get("logs").Get("frameworkLambda").Truthy()
+	prefix := c.Svc.Name + "-" + c.Svc.Stage
+	functionName := prefix + "-" + h.name
+	if len(functionName) > customResourceFunctionNameLimit {
+		sum := md5.Sum([]byte(functionName))
+		functionName = functionName[:32] + hex.EncodeToString(sum[:])
+	}
+
+	deploymentRole := prov.Get("iam").Get("deploymentRole")
+	if deploymentRole == nil {
+		deploymentRole = prov.Get("cfnRole")
+	}
+	hasDeploymentRole := deploymentRole.Truthy()
+
+	if !hasDeploymentRole {
+		role := c.Template.Resource(CustomResourcesRoleLogicalID)
+		if role == nil {
+			role = customResourcesRole(c, writeLogs, prefix)
+			c.Template.Resources[CustomResourcesRoleLogicalID] = role
+		}
+		doc := role["Properties"].(map[string]any)["Policies"].([]any)[0].(map[string]any)["PolicyDocument"].(map[string]any)
+		existing, _ := doc["Statement"].([]any)
+		for _, st := range statements {
+			res := st.(map[string]any)["Resource"]
+			dup := false
+			for _, old := range existing {
+				// v3 compares with ===: only identical strings match, never objects.
+				if s, ok := res.(string); ok && old.(map[string]any)["Resource"] == any(s) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				existing = append(existing, st)
+			}
+		}
+		doc["Statement"] = existing
+	}
+
+	var bucket any = cfn.Ref(DeploymentBucketLogicalID)
+	if name := deploymentBucketName(c); name != "" {
+		bucket = name
+	}
+	fn := map[string]any{
+		"Type": "AWS::Lambda::Function",
+		"Properties": map[string]any{
+			"Code": map[string]any{
+				"S3Bucket": bucket,
+				"S3Key":    c.ArtifactDirectoryName + "/" + CustomResourcesArtifactName,
+			},
+			"FunctionName": functionName,
+			"Handler":      h.handler,
+			"MemorySize":   customResourceFunctionMemory,
+			"Runtime":      customResourceFunctionRuntime,
+			"Timeout":      customResourceFunctionTimeout,
+		},
+		"DependsOn": []any{},
+	}
+	props := fn["Properties"].(map[string]any)
+	if hasDeploymentRole {
+		props["Role"] = eventValue(deploymentRole)
+	} else {
+		props["Role"] = cfn.GetAtt(CustomResourcesRoleLogicalID, "Arn")
+		fn["DependsOn"] = append(fn["DependsOn"].([]any), CustomResourcesRoleLogicalID)
+	}
+	c.Template.Resources[CustomResourceFunctionLogicalIDOf(kind)] = fn
+
+	if writeLogs {
+		logGroupID := LogGroupLogicalID(h.name)
+		fn["DependsOn"] = append(fn["DependsOn"].([]any), logGroupID)
+		logProps := map[string]any{"LogGroupName": LogGroupName(functionName)}
+		if r := prov.Get("logRetentionInDays"); r != nil {
+			logProps["RetentionInDays"] = eventValue(r)
+		}
+		if p := prov.Get("logDataProtectionPolicy"); p != nil {
+			logProps["DataProtectionPolicy"] = eventValue(p)
+		}
+		c.Template.Resources[logGroupID] = map[string]any{"Type": "AWS::Logs::LogGroup", "Properties": logProps}
+	}
+}
+
+func customResourcesRole(c *Context, writeLogs bool, prefix string) map[string]any {
+	var statements []any
+	if writeLogs {
+		logGroups := LogGroupName(prefix)
+		base := "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:" + logGroups
+		statements = append(statements,
+			map[string]any{
+				"Effect":   "Allow",
+				"Action":   []any{"logs:CreateLogStream", "logs:CreateLogGroup", "logs:TagResource"},
+				"Resource": []any{cfn.Sub(base + "*:*")},
+			},
+			map[string]any{
+				"Effect":   "Allow",
+				"Action":   []any{"logs:PutLogEvents"},
+				"Resource": []any{cfn.Sub(base + "*:*:*")},
+			})
+	}
+	if statements == nil {
+		statements = []any{}
+	}
+	return map[string]any{
+		"Type": "AWS::IAM::Role",
+		"Properties": map[string]any{
+			"AssumeRolePolicyDocument": map[string]any{
+				"Version": "2012-10-17",
+				"Statement": []any{map[string]any{
+					"Effect":    "Allow",
+					"Principal": map[string]any{"Service": []any{"lambda.amazonaws.com"}},
+					"Action":    []any{"sts:AssumeRole"},
+				}},
+			},
+			"Policies": []any{map[string]any{
+				"PolicyName": cfn.Join("-", c.Svc.Stage, c.Svc.Name, "custom-resources-lambda"),
+				"PolicyDocument": map[string]any{
+					"Version":   "2012-10-17",
+					"Statement": statements,
+				},
+			}},
+		},
+	}
+}
+
+// deploymentBucketName is provider.deploymentBucket (string or .name), the
+// bucket v3 uploads to when the service brings its own.
+func deploymentBucketName(c *Context) string {
+	db := c.Svc.Provider.Raw.Get("deploymentBucket")
+	if s, ok := db.Str(); ok {
+		return s
+	}
+	return db.Get("name").Scalar0()
+}

@@ -1,0 +1,337 @@
+package aws
+
+// Helpers shared by the non-API event compilers (schedule, sqs, sns, s3,
+// stream, …). They reproduce small pieces of serverless v3 behaviour that
+// every event plugin repeats: the Lambda target an event points at, lodash
+// merge of new resources into the template, appending statements to the
+// default execution role, and JSON.stringify of config values.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nimbusfw/nimbus/internal/cfn"
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/service"
+)
+
+// Event compiler order follows v3's plugin list (lib/plugins/index.js):
+// statements appended to the execution role and shared resources come out
+// in the same order. API Gateway (30), websockets (40), CloudFront (210) and
+// HTTP API (220) are owned elsewhere and slot between these.
+const (
+	orderSchedule        = 10
+	orderS3              = 20
+	orderSNS             = 50
+	orderStream          = 60
+	orderKafka           = 70
+	orderActiveMQ        = 80
+	orderRabbitMQ        = 90
+	orderMSK             = 100
+	orderALB             = 110
+	orderAlexaSkill      = 120
+	orderAlexaSmartHome  = 130
+	orderIot             = 140
+	orderIotFleet        = 150
+	orderCloudWatchEvent = 160
+	orderCloudWatchLog   = 170
+	orderCognitoUserPool = 180
+	orderEventBridge     = 190
+	orderSQS             = 200
+)
+
+// eventTargetAlias is the alias v3 records as functionObject.targetAlias:
+// functions with provisioned concurrency or SnapStart are invoked through
+// an alias, so every event must target (and depend on) it.
+func eventTargetAlias(f *service.Function) (name, logicalID string) {
+	if f.Raw.Get("provisionedConcurrency").Truthy() {
+		return ProvisionedConcurrencyAliasName, ProvisionedConcurrencyAliasLogicalID(f.Key)
+	}
+	if f.Raw.Get("snapStart").Truthy() {
+		return SnapStartAliasName, SnapStartAliasLogicalID(f.Key)
+	}
+	return "", ""
+}
+
+// lambdaTarget is v3's resolveLambdaTarget: the function ARN, or
+// "<arn>:<alias>" when the function has a target alias.
+func lambdaTarget(f *service.Function) any {
+	arn := cfn.GetAtt(FunctionLogicalID(f.Key), "Arn")
+	if name, _ := eventTargetAlias(f); name != "" {
+		return map[string]any{"Fn::Join": []any{":", []any{arn, name}}}
+	}
+	return arn
+}
+
+// aliasDependsOn is `_.get(functionObj.targetAlias, 'logicalId')`: the
+// alias logical ID, or nil (omitted) when there is none.
+func aliasDependsOn(f *service.Function) any {
+	if _, id := eventTargetAlias(f); id != "" {
+		return id
+	}
+	return nil
+}
+
+// functionRoleResourceName is v3's resolveFunctionIamRoleResourceName: the
+// logical ID of the role a function runs with when that role lives in this
+// stack, "" when it is an external ARN, import, Ref or Sub.
+func functionRoleResourceName(svc *service.Service, f *service.Function) string {
+	role := f.Raw.Get("role")
+	if role == nil {
+		iamRole := svc.Provider.Raw.Get("iam").Get("role")
+		if isProvidedRole(iamRole) {
+			role = iamRole
+		} else {
+			role = svc.Provider.Raw.Get("role")
+		}
+	}
+	if role == nil || role.Kind == config.Null {
+		return RoleLogicalID
+	}
+	if s, ok := role.Str(); ok {
+		if s == "" {
+			return RoleLogicalID
+		}
+		if strings.Contains(s, ":") {
+			return ""
+		}
+		return s
+	}
+	if role.Kind == config.Map {
+		if ga := role.Get("Fn::GetAtt"); ga != nil && ga.Kind == config.Seq && len(ga.Items) == 2 {
+			res, ok1 := ga.Items[0].Str()
+			attr, ok2 := ga.Items[1].Str()
+			if ok1 && ok2 && attr == "Arn" {
+				return res
+			}
+		}
+		if role.Has("Fn::ImportValue") || role.Has("Ref") || role.Has("Fn::Sub") {
+			return ""
+		}
+	}
+	return RoleLogicalID
+}
+
+// isProvidedRole is v3's isExistingRoleProvided: a string, or an object
+// holding an intrinsic function.
+func isProvidedRole(n *config.Node) bool {
+	if n == nil {
+		return false
+	}
+	if n.Kind == config.String {
+		return true
+	}
+	if n.Kind == config.Map {
+		for _, p := range n.Pairs {
+			if strings.Contains(p.Key, "::") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mergeEventResources deep-merges each resource into the template the way
+// lodash's _.merge does: maps merge key by key, arrays index by index,
+// nil values (JavaScript undefined) never overwrite.
+func mergeEventResources(t *cfn.Template, resources map[string]any) {
+	ids := make([]string, 0, len(resources))
+	for id := range resources {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		t.Resources[id] = lodashMergeValue(t.Resources[id], dropUndefined(resources[id]))
+	}
+}
+
+func lodashMergeValue(dst, src any) any {
+	switch s := src.(type) {
+	case nil:
+		return dst
+	case map[string]any:
+		d, ok := dst.(map[string]any)
+		if !ok {
+			d = map[string]any{}
+		}
+		for k, v := range s {
+			d[k] = lodashMergeValue(d[k], v)
+		}
+		return d
+	case []any:
+		d, ok := dst.([]any)
+		if !ok {
+			d = nil
+		}
+		for i, v := range s {
+			if i < len(d) {
+				d[i] = lodashMergeValue(d[i], v)
+			} else {
+				d = append(d, lodashMergeValue(nil, v))
+			}
+		}
+		if d == nil {
+			d = []any{}
+		}
+		return d
+	}
+	return src
+}
+
+// dropUndefined drops map entries whose value is nil: v3 builds objects with
+// `undefined` properties that JSON.stringify omits.
+func dropUndefined(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+				continue
+			}
+			x[k] = dropUndefined(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = dropUndefined(e)
+		}
+	}
+	return v
+}
+
+// addExecutionRoleStatements appends statements to the default execution
+// role, as v3's sqs/stream/schedule plugins do; it reports whether the role
+// exists.
+func addExecutionRoleStatements(t *cfn.Template, stmts ...any) bool {
+	doc := executionRolePolicyDocument(t)
+	if doc == nil {
+		return false
+	}
+	list, _ := doc["Statement"].([]any)
+	doc["Statement"] = append(list, stmts...)
+	return true
+}
+
+func executionRolePolicyDocument(t *cfn.Template) map[string]any {
+	role := t.Resource(RoleLogicalID)
+	if role == nil {
+		return nil
+	}
+	props, _ := role["Properties"].(map[string]any)
+	policies, _ := props["Policies"].([]any)
+	if len(policies) == 0 {
+		return nil
+	}
+	policy, _ := policies[0].(map[string]any)
+	doc, _ := policy["PolicyDocument"].(map[string]any)
+	return doc
+}
+
+// eventValue converts a config value to template JSON (nil for absent).
+func eventValue(n *config.Node) any {
+	if n == nil {
+		return nil
+	}
+	return n.Interface()
+}
+
+// stringifyNode is JavaScript's JSON.stringify of a config value: keys in
+// source order, no HTML escaping.
+func stringifyNode(n *config.Node) string {
+	var b bytes.Buffer
+	writeJSJSON(&b, n)
+	return b.String()
+}
+
+func writeJSJSON(b *bytes.Buffer, n *config.Node) {
+	if n == nil {
+		b.WriteString("null")
+		return
+	}
+	switch n.Kind {
+	case config.Map:
+		b.WriteByte('{')
+		for i, p := range n.Pairs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(quoteJS(p.Key))
+			b.WriteByte(':')
+			writeJSJSON(b, p.Value)
+		}
+		b.WriteByte('}')
+	case config.Seq:
+		b.WriteByte('[')
+		for i, it := range n.Items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSJSON(b, it)
+		}
+		b.WriteByte(']')
+	case config.String:
+		b.WriteString(quoteJS(n.Value.(string)))
+	case config.Null:
+		b.WriteString("null")
+	default:
+		raw, _ := n.MarshalJSON()
+		b.Write(raw)
+	}
+}
+
+// quoteJS quotes s as JSON.stringify does (no HTML escaping).
+func quoteJS(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// stringifyValue is JSON.stringify of a template value (Go maps print
+// with sorted keys; only used for values v3 builds itself).
+func stringifyValue(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// parseJSONTemplate parses a JSON text built the way v3 builds some
+// resources (string templates then JSON.parse), so quoting quirks come out
+// the same; numbers stay exact.
+func parseJSONTemplate(text string) (map[string]any, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var out map[string]any
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("invalid generated JSON: %w", err)
+	}
+	return out, nil
+}
+
+// eventPath is the config key path of an event, for diagnostics.
+func eventPath(fe FunctionEvent) string {
+	return fmt.Sprintf("functions.%s.events[%d].%s", fe.Function.Key, fe.Event.Index, fe.Event.Type)
+}
+
+// valuePath is the key path of a setting inside an event.
+func valuePath(fe FunctionEvent, key string) string { return eventPath(fe) + "." + key }
+
+// eventPos is the best position for a diagnostic about a setting of an
+// event: the setting itself when present, else the event.
+func eventPos(fe FunctionEvent, key string) diag.Pos {
+	if key != "" {
+		if n := fe.Event.Value.Get(key); n != nil {
+			return n.Pos
+		}
+	}
+	if fe.Event.Value != nil {
+		return fe.Event.Value.Pos
+	}
+	return fe.Event.Pos
+}
