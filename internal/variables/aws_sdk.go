@@ -17,6 +17,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 )
 
 // sdkClient answers the remote sources with aws-sdk-go-v2.
@@ -36,6 +37,9 @@ func newSDKClient(ctx context.Context, profile string) (AWS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot load AWS configuration: %w", err)
 	}
+	// The SDK would print warnings (IMDS fallbacks, skipped checksums) on
+	// the user's terminal; errors reach the user through diagnostics.
+	cfg.Logger = logging.Nop{}
 	_, s3Endpoint := os.LookupEnv("AWS_ENDPOINT_URL_S3")
 	_, endpoint := os.LookupEnv("AWS_ENDPOINT_URL")
 	return &sdkClient{cfg: cfg, pathStyle: endpoint || s3Endpoint}, nil

@@ -25,9 +25,6 @@ func resolveYAML(t testing.TB, doc string, opts Options) (*config.Node, diag.Dia
 	if opts.ConfigFile == "" {
 		opts.ConfigFile = "serverless.yml"
 	}
-	if opts.AWS == nil {
-		opts.AWS = &fakeAWS{}
-	}
 	return Resolve(context.Background(), root, opts)
 }
 
@@ -156,6 +153,7 @@ func runCases(t *testing.T, cases []resolveCase) {
 				}
 			}
 			opts := Options{Dir: dir, Env: envMap(c.env), CLIOptions: c.cli, Params: c.par, InstanceID: "1700000000000"}
+			opts.AWS = &fakeAWS{} // local cases must never reach AWS
 			if c.aws != nil {
 				opts.AWS = c.aws
 			}
