@@ -14,7 +14,6 @@
 package packaging
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -586,8 +585,6 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	c.n += int64(len(b))
 	return len(b), nil
 }
-
-func newBufferedFile(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 256<<10) }
 
 func posOf(n, fallback *config.Node) diag.Pos {
 	if n != nil {

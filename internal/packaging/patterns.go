@@ -36,6 +36,9 @@ type rule struct {
 	Glob    string // normalised: no leading "!" or "./"
 	Exclude bool
 	Src     rawPattern
+	// prefix is the glob's literal start: a path without it cannot match,
+	// which skips most glob evaluations when many zips are selected.
+	prefix string
 }
 
 // union appends the patterns of each list whose text is not already
@@ -90,7 +93,16 @@ func newRule(p rawPattern, negate bool) rule {
 		text = text[1:]
 		exclude = !exclude
 	}
-	return rule{Glob: normaliseGlob(text), Exclude: exclude, Src: p}
+	glob := normaliseGlob(text)
+	return rule{Glob: glob, Exclude: exclude, Src: p, prefix: literalPrefix(glob)}
+}
+
+// literalPrefix is the part of a glob before its first special character.
+func literalPrefix(glob string) string {
+	if i := strings.IndexAny(glob, "*?[{\\"); i >= 0 {
+		return glob[:i]
+	}
+	return glob
 }
 
 // normaliseGlob drops leading "./" as micromatch does, so "./bin/**"
@@ -116,6 +128,9 @@ func selectFiles(t *tree, rules []rule) []int {
 
 func included(rel string, rules []rule) bool {
 	for i := len(rules) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(rel, rules[i].prefix) {
+			continue
+		}
 		if ok, _ := doublestar.Match(rules[i].Glob, rel); ok {
 			return !rules[i].Exclude
 		}

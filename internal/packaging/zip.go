@@ -2,6 +2,7 @@ package packaging
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
@@ -98,6 +99,19 @@ func (c *compressor) release(abs string) {
 	}
 }
 
+// bufferedWriters batch each zip's many small writes into few syscalls.
+var bufferedWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+// flateWriters recycles compressors: each holds about a megabyte of
+// tables, too much to allocate per file.
+var flateWriters = sync.Pool{New: func() any {
+	fw, err := flate.NewWriter(io.Discard, compressionLevel)
+	if err != nil {
+		panic(err) // only for an invalid level, a constant here
+	}
+	return fw
+}}
+
 func deflateFile(abs string) (data []byte, crc uint32, size uint64, executable bool, err error) {
 	f, err := os.Open(abs)
 	if err != nil {
@@ -110,10 +124,9 @@ func deflateFile(abs string) (data []byte, crc uint32, size uint64, executable b
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(info.Size()/2) + 64)
-	fw, err := flate.NewWriter(&buf, compressionLevel)
-	if err != nil {
-		return nil, 0, 0, false, err
-	}
+	fw := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(fw)
+	fw.Reset(&buf)
 	h := crc32.NewIEEE()
 	n, err := io.Copy(io.MultiWriter(fw, h), f)
 	if err != nil {
@@ -160,7 +173,9 @@ func writeZip(ctx context.Context, c *compressor, dir, name string, entries []zi
 	for i := 0; i < lookahead; i++ {
 		ask(i)
 	}
-	bw := newBufferedFile(io.MultiWriter(f, tee))
+	bw := bufferedWriters.Get().(*bufio.Writer)
+	defer bufferedWriters.Put(bw)
+	bw.Reset(io.MultiWriter(f, tee))
 	zw := zip.NewWriter(bw)
 	for i, e := range entries {
 		ask(i + lookahead)

@@ -1,0 +1,54 @@
+package packaging
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// benchService generates an individually packaged service of n functions:
+// each has its own handler and function-level patterns, and all share a
+// lib folder and a production node_modules tree, as a real service does.
+func benchService(b *testing.B, n int) []fixtureFile {
+	var yml strings.Builder
+	yml.WriteString("service: bench\nprovider:\n  name: aws\n  runtime: nodejs20.x\npackage:\n  individually: true\n  patterns: ['!src/**']\nfunctions:\n")
+	var files []fixtureFile
+	for i := range n {
+		fmt.Fprintf(&yml, "  fn%d:\n    handler: src/fn%d.handler\n    package:\n      patterns: ['src/fn%d.js']\n", i, i, i)
+		files = append(files, fixtureFile{Path: fmt.Sprintf("src/fn%d.js", i), Body: strings.Repeat(fmt.Sprintf("exports.handler%d = async (e) => e;\n", i), 60)})
+	}
+	for i := range 40 {
+		files = append(files, fixtureFile{Path: fmt.Sprintf("lib/mod%d.js", i), Body: strings.Repeat(fmt.Sprintf("const v%d = %d;\n", i, i), 500)})
+	}
+	deps := []string{}
+	for i := range 30 {
+		name := fmt.Sprintf("dep%d", i)
+		deps = append(deps, fmt.Sprintf("%q: \"1.0.0\"", name))
+		files = append(files,
+			fixtureFile{Path: "node_modules/" + name + "/package.json", Body: fmt.Sprintf(`{"name":%q,"version":"1.0.0"}`, name)},
+			fixtureFile{Path: "node_modules/" + name + "/index.js", Body: strings.Repeat("module.exports = function () { return 42; };\n", 100)},
+			fixtureFile{Path: "node_modules/" + name + "/lib/util.js", Body: strings.Repeat("exports.x = 1;\n", 200)})
+	}
+	files = append(files, fixtureFile{Path: "package.json", Body: "{\"dependencies\":{" + strings.Join(deps, ",") + "},\"devDependencies\":{\"devtool\":\"1.0.0\"}}"},
+		fixtureFile{Path: "node_modules/devtool/package.json", Body: `{"name":"devtool","version":"1.0.0"}`},
+		fixtureFile{Path: "node_modules/devtool/index.js", Body: strings.Repeat("x", 50000)})
+	return append([]fixtureFile{{Path: "serverless.yml", Body: yml.String()}}, files...)
+}
+
+// BenchmarkPackage packages a 300-function individually service (300 zips
+// of ~110 files each, from one walk).
+func BenchmarkPackage(b *testing.B) {
+	dir := b.TempDir()
+	writeFixture(b, dir, benchService(b, 300))
+	svc := loadService(b, dir)
+	for b.Loop() {
+		res, ds := Package(context.Background(), svc, ".serverless")
+		if ds.HasErrors() {
+			b.Fatal(ds.Err())
+		}
+		if len(res.Functions) != 300 {
+			b.Fatalf("%d function artifacts", len(res.Functions))
+		}
+	}
+}
