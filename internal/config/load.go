@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +90,7 @@ func Parse(name string, data []byte, src *diag.Sources) (root *Node, ds diag.Dia
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return NewNull(diag.Pos{File: name, Line: 1, Col: 1}), nil
 	}
-	c := converter{file: name, anchors: map[*yaml.Node]*Node{}}
+	c := converter{file: name, anchors: map[*yaml.Node]*Node{}, budget: nodeBudget(len(data))}
 	root = c.convert(doc.Content[0], 0)
 	return root, c.ds
 }
@@ -130,6 +131,9 @@ func yamlErrorDiags(name string, data []byte, err error) diag.Diagnostics {
 		} else if line > 0 && line <= len(lines) {
 			l := lines[line-1]
 			pos.Col = len(l) - len(strings.TrimLeft(l, " \t")) + 1
+			if strings.Contains(m, "unexpected end of stream") {
+				detail = "A quote, [ or { is opened but never closed."
+			}
 			if strings.Contains(m, "cannot start any token") {
 				if i := strings.IndexByte(l, '\t'); i >= 0 && i < pos.Col {
 					pos.Col = i + 1
@@ -166,6 +170,24 @@ type converter struct {
 	file    string
 	anchors map[*yaml.Node]*Node
 	ds      diag.Diagnostics
+	// budget is how many more nodes the tree may have: aliases are copied,
+	// so a few lines of nested aliases ("billion laughs") could otherwise
+	// build an exponentially large tree.
+	budget    int
+	overspent bool
+	// path is the key path of the node being converted, for diagnostics.
+	path Path
+}
+
+func (c *converter) where() string { return c.path.String() }
+
+// nodeBudget allows far more nodes than any real service file has, while
+// bounding what alias expansion can cost.
+func nodeBudget(size int) int {
+	if n := 4 * size; n > 1_000_000 {
+		return n
+	}
+	return 1_000_000
 }
 
 const maxDepth = 2000
@@ -185,15 +207,26 @@ var cfnFunctions = map[string]string{
 }
 
 func (c *converter) convert(n *yaml.Node, depth int) *Node {
+	if c.budget <= 0 {
+		if !c.overspent {
+			c.overspent = true
+			c.ds.Errorf(c.pos(n), "", "the document expands to too many values (aliases nested too deeply?)")
+		}
+		return NewNull(c.pos(n))
+	}
 	if depth > maxDepth {
-		c.ds.Errorf(c.pos(n), "", "the document nests deeper than %d levels", maxDepth)
+		c.ds.Errorf(c.pos(n), c.where(), "the document nests deeper than %d levels", maxDepth)
 		return NewNull(c.pos(n))
 	}
 	if n.Kind == yaml.AliasNode {
 		if done, ok := c.anchors[n.Alias]; ok {
 			if done == nil {
-				c.ds.Errorf(c.pos(n), "", "alias *%s refers to its own anchor", n.Value)
+				c.ds.Errorf(c.pos(n), c.where(), "alias *%s refers to its own anchor", n.Value)
 				return NewNull(c.pos(n))
+			}
+			c.budget -= done.size()
+			if c.budget <= 0 {
+				return c.convert(n, depth)
 			}
 			return done.Clone()
 		}
@@ -202,6 +235,7 @@ func (c *converter) convert(n *yaml.Node, depth int) *Node {
 	if n.Anchor != "" {
 		c.anchors[n] = nil // in progress: a self-reference is a cycle
 	}
+	c.budget--
 	out := c.convertValue(n, depth)
 	if n.Anchor != "" {
 		c.anchors[n] = out
@@ -214,7 +248,19 @@ func (c *converter) convertValue(n *yaml.Node, depth int) *Node {
 		return c.cfnTag(n, long, depth)
 	}
 	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		c.ds.Errorf(c.pos(n), "", "unknown tag %s", n.Tag)
+		d := diag.Diagnostic{Severity: diag.Error, Pos: c.pos(n), Path: c.where(), Width: len(n.Tag),
+			Summary: "unknown tag " + n.Tag}
+		names := make([]string, 0, len(cfnFunctions))
+		for t := range cfnFunctions {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		if best := nearestTag(n.Tag, names); best != "" {
+			d.Detail = "did you mean " + best + "?"
+		} else {
+			d.Detail = "Known tags: " + strings.Join(names, ", ") + "."
+		}
+		c.ds.Append(d)
 		return NewNull(c.pos(n))
 	}
 	switch n.Kind {
@@ -223,8 +269,10 @@ func (c *converter) convertValue(n *yaml.Node, depth int) *Node {
 	case yaml.SequenceNode:
 		s := NewSeq(c.pos(n))
 		s.Items = make([]*Node, 0, len(n.Content))
-		for _, it := range n.Content {
+		for i, it := range n.Content {
+			c.path = append(c.path, i)
 			s.Items = append(s.Items, c.convert(it, depth+1))
+			c.path = c.path[:len(c.path)-1]
 		}
 		return s
 	case yaml.DocumentNode:
@@ -275,12 +323,14 @@ func (c *converter) mapping(n *yaml.Node, depth int) *Node {
 		key := c.keyString(k)
 		if first := m.Pair(key); first != nil {
 			// js-yaml, which serverless v3 uses, rejects a repeated key.
-			c.ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: c.pos(k), Width: len(key),
+			c.ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: c.pos(k), Width: len(key), Path: c.path.Child(key).String(),
 				Summary: fmt.Sprintf("duplicated mapping key %q", key),
 				Detail:  fmt.Sprintf("%q is already defined at line %d.", key, first.KeyPos.Line)})
 			continue
 		}
+		c.path = append(c.path, key)
 		m.Pairs = append(m.Pairs, Pair{Key: key, KeyPos: c.pos(k), Value: c.convert(v, depth+1)})
+		c.path = c.path[:len(c.path)-1]
 	}
 	// Explicit keys win over merged ones; earlier merge sources win over later.
 	for _, src := range merged {
@@ -298,7 +348,7 @@ func (c *converter) mergeSources(v *yaml.Node, depth int) []*Node {
 	add := func(y *yaml.Node) {
 		n := c.convert(y, depth+1)
 		if n.Kind != Map {
-			c.ds.Errorf(c.pos(y), "", "a merge key (<<) needs a mapping or a list of mappings, not %s", n.Kind)
+			c.ds.Errorf(c.pos(y), c.where(), "a merge key (<<) needs a mapping or a list of mappings, not %s", n.Kind)
 			return
 		}
 		out = append(out, n)
@@ -317,7 +367,7 @@ func (c *converter) keyString(k *yaml.Node) string {
 	if k.Kind == yaml.ScalarNode {
 		return k.Value
 	}
-	c.ds.Errorf(c.pos(k), "", "a mapping key must be a plain value, not a %s", map[yaml.Kind]string{
+	c.ds.Errorf(c.pos(k), c.where(), "a mapping key must be a plain value, not a %s", map[yaml.Kind]string{
 		yaml.MappingNode: "mapping", yaml.SequenceNode: "sequence", yaml.AliasNode: "alias"}[k.Kind])
 	return fmt.Sprintf("<invalid key at line %d>", k.Line)
 }
@@ -404,4 +454,51 @@ func jsYAMLNumber(v string) (numberResult, bool) {
 		return numberResult{i: i}, true
 	}
 	return numberResult{}, false
+}
+
+// size counts the nodes of a tree.
+func (n *Node) size() int {
+	if n == nil {
+		return 0
+	}
+	total := 1
+	for _, p := range n.Pairs {
+		total += p.Value.size()
+	}
+	for _, it := range n.Items {
+		total += it.size()
+	}
+	return total
+}
+
+// nearestTag suggests a known tag for a misspelt one (one or two edits,
+// ignoring case).
+func nearestTag(tag string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(tag), strings.ToLower(k)); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
