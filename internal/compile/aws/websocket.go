@@ -280,7 +280,8 @@ func wsCompileDeployment(c *Context, events []*wsEvent, apiID, description any, 
 		}
 		deps = append(deps, wsRouteLogicalID(e.route))
 	}
-	data := wsTemplatePartJSON(c.Template, wsCreationOrder(events))
+	order, authPerms := wsCreationOrder(events)
+	data := wsTemplatePartJSON(c.Template, order, authPerms)
 	sum := sha256.Sum256(data)
 	hash := base64.StdEncoding.EncodeToString(sum[:])
 	var b strings.Builder
@@ -308,9 +309,12 @@ func wsCompileDeployment(c *Context, events []*wsEvent, apiID, description any, 
 // wsCreationOrder lists the resources v3 creates before the deployment in
 // the order it creates them: JSON.stringify of its template part follows
 // that order, and the deployment's logical ID hashes that text.
-func wsCreationOrder(events []*wsEvent) []string {
+// Authorizer permissions get FunctionName after Action and Principal, so
+// their ids are returned apart.
+func wsCreationOrder(events []*wsEvent) ([]string, map[string]bool) {
 	var order []string
 	seen := map[string]bool{}
+	authPerms := map[string]bool{}
 	add := func(id string) {
 		if !seen[id] {
 			seen[id] = true
@@ -334,23 +338,24 @@ func wsCreationOrder(events []*wsEvent) []string {
 	for _, e := range events {
 		add(apiNormalizedName(e.fnKey) + "LambdaPermissionWebsockets")
 		if e.auth != nil {
-			add(apiNormalizedName(e.auth.name) + "LambdaPermissionWebsockets")
+			id := apiNormalizedName(e.auth.name) + "LambdaPermissionWebsockets"
+			if !seen[id] {
+				authPerms[id] = true
+			}
+			add(id)
 		}
 	}
 	for _, e := range events {
 		add(wsRouteLogicalID(e.route))
 	}
 	add("WebsocketsDeploymentStage")
-	if len(order) > 0 {
-		add("WebsocketsLogGroup")
-	}
-	return order
+	return order, authPerms
 }
 
 // wsTemplatePart is v3's pickWebsocketsTemplatePart serialised as
 // JSON.stringify would: the API itself, everything whose ApiId refers to it
 // and everything that depends on it, keys in v3's insertion order.
-func wsTemplatePartJSON(t *cfn.Template, order []string) []byte {
+func wsTemplatePartJSON(t *cfn.Template, order []string, authPerms map[string]bool) []byte {
 	var b strings.Builder
 	b.WriteString("{")
 	first := true
@@ -365,7 +370,17 @@ func wsTemplatePartJSON(t *cfn.Template, order []string) []byte {
 		first = false
 		apiWriteJSONString(&b, id)
 		b.WriteString(":")
-		apiWriteOrderedJSON(&b, r)
+		if authPerms[id] {
+			b.WriteString(`{"Type":`)
+			apiWriteOrderedJSON(&b, r["Type"], wsKeyOrder)
+			b.WriteString(`,"DependsOn":`)
+			apiWriteOrderedJSON(&b, r["DependsOn"], wsKeyOrder)
+			b.WriteString(`,"Properties":`)
+			apiWriteOrderedJSON(&b, r["Properties"], []string{"Action", "Principal", "FunctionName"})
+			b.WriteString("}")
+			continue
+		}
+		apiWriteOrderedJSON(&b, r, wsKeyOrder)
 	}
 	b.WriteString("}")
 	return []byte(b.String())
@@ -402,20 +417,20 @@ var wsKeyOrder = []string{
 	"FunctionName", "Action", "Principal",
 }
 
-// apiWriteOrderedJSON writes v compactly, map keys in wsKeyOrder first and
+// apiWriteOrderedJSON writes v compactly, map keys in order first and
 // any others (user-supplied maps) sorted after them.
-func apiWriteOrderedJSON(b *strings.Builder, v any) {
+func apiWriteOrderedJSON(b *strings.Builder, v any, order []string) {
 	switch x := v.(type) {
 	case map[string]any:
 		var keys []string
-		for _, k := range wsKeyOrder {
+		for _, k := range order {
 			if _, ok := x[k]; ok {
 				keys = append(keys, k)
 			}
 		}
 		var rest []string
 		for k := range x {
-			if !apiContains(wsKeyOrder, k) {
+			if !apiContains(order, k) {
 				rest = append(rest, k)
 			}
 		}
@@ -428,7 +443,7 @@ func apiWriteOrderedJSON(b *strings.Builder, v any) {
 			}
 			apiWriteJSONString(b, k)
 			b.WriteString(":")
-			apiWriteOrderedJSON(b, x[k])
+			apiWriteOrderedJSON(b, x[k], wsKeyOrder)
 		}
 		b.WriteString("}")
 	case []any:
@@ -437,7 +452,7 @@ func apiWriteOrderedJSON(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(",")
 			}
-			apiWriteOrderedJSON(b, it)
+			apiWriteOrderedJSON(b, it, wsKeyOrder)
 		}
 		b.WriteString("]")
 	default:
