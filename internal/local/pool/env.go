@@ -44,9 +44,17 @@ func (p *Pool) functionEnv(f *service.Function) ([]string, []diagWarning) {
 			v, ok = p.opts.ResolveEnv(f.Key, kv.Key, kv.Value)
 		}
 		if !ok {
+			if p.warned[path] {
+				continue
+			}
+			p.warned[path] = true
+			owner := ""
+			if fromFunction[kv.Key] {
+				owner = " of function " + f.Key
+			}
 			warnings.Warnf(kv.Value.Pos, path,
-				"environment variable %s of function %s uses %s, which cannot be resolved locally; it is left unset",
-				kv.Key, f.Key, intrinsicName(kv.Value))
+				"environment variable %s%s uses %s, which cannot be resolved locally; it is left unset",
+				kv.Key, owner, intrinsicName(kv.Value))
 			continue
 		}
 		env[kv.Key] = v

@@ -218,8 +218,9 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 			f.discard(inst)
 		default:
 			f.discard(inst)
+			logs := inst.endCapture()
 			res := f.exitResult(inst, requestID, time.Since(start))
-			res.Logs = inst.endCapture()
+			res.Logs = logs
 			f.report(inst, requestID, res.Duration, cold)
 			return res, nil
 		}
@@ -229,8 +230,8 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		elapsed := time.Since(start)
 		f.p.log.line(f.prefix, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+requestID+
 			" Task timed out after "+strconv.FormatFloat(timeout.Seconds(), 'f', 2, 64)+" seconds")
-		f.report(inst, requestID, elapsed, cold)
 		inst.endCapture()
+		f.report(inst, requestID, elapsed, cold)
 		return nil, &local.TimeoutError{Function: f.cfg.Key, Timeout: timeout}
 	case <-ctx.Done():
 		inst.srv.Abandon(inv)
@@ -243,10 +244,11 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 	if out.Failed {
 		res.FunctionError = "Unhandled"
 	}
+	// Drain the output first so the handler's lines precede END/REPORT.
+	res.Logs = inst.endCapture()
 	if logging {
 		f.report(inst, requestID, elapsed, cold)
 	}
-	res.Logs = inst.endCapture()
 	f.release(inst)
 	return res, nil
 }

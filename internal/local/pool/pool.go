@@ -77,6 +77,9 @@ type Pool struct {
 	resolver *runtimes.Resolver
 	log      *logSink
 	warnings diag.Diagnostics
+	// warned holds the key paths already warned about, so a provider-level
+	// value is reported once, not once per function.
+	warned map[string]bool
 
 	mu        sync.Mutex
 	functions map[string]*function // by key and by deployed name
@@ -117,6 +120,7 @@ func New(svc *service.Service, opts Options) (*Pool, error) {
 		resolver:   runtimes.NewResolver(opts.CacheDir),
 		log:        &logSink{w: opts.Log},
 		functions:  map[string]*function{},
+		warned:     map[string]bool{},
 		stopReaper: make(chan struct{}),
 		reaperDone: make(chan struct{}),
 	}

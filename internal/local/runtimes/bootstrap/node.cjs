@@ -47,7 +47,8 @@ function request(method, p, body, headers) {
 
 function errorDoc(err) {
   if (err instanceof Error) {
-    const stack = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+    // Frames of this loop are Nimbus's, not the user's: drop them.
+    const stack = typeof err.stack === 'string' ? err.stack.split('\n').filter((l) => !l.includes(__filename)) : [];
     return { errorType: err.name || 'Error', errorMessage: err.message, trace: stack, stackTrace: stack };
   }
   if (err !== null && typeof err === 'object') {
