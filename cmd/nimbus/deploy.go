@@ -21,6 +21,7 @@ var deploySubcommands []func() *cobra.Command
 
 func newDeployCmd() *cobra.Command {
 	var opts nimbus.DeployOptions
+	var plan, planJSON bool
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Package and deploy the service to AWS through CloudFormation",
@@ -28,6 +29,9 @@ func newDeployCmd() *cobra.Command {
 			"as serverless v3 does. Nothing is deployed when nothing changed (--force overrides).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if plan {
+				return runPlan(cmd, planJSON)
+			}
 			p, err := loadProject(cmd)
 			if err != nil {
 				return err
@@ -58,6 +62,8 @@ func newDeployCmd() *cobra.Command {
 	f.BoolVar(&opts.Force, "force", false, "deploy even when nothing changed")
 	f.StringVar(&opts.PackageDir, "package", "", "deploy an existing package directory instead of packaging")
 	f.BoolVar(&opts.NoValidate, "no-validate", false, "skip CloudFormation template validation")
+	f.BoolVar(&plan, "plan", false, "only preview the changes (same as nimbus plan)")
+	f.BoolVar(&planJSON, "json", false, "with --plan: print the plan as JSON")
 	for _, sub := range deploySubcommands {
 		cmd.AddCommand(sub())
 	}
