@@ -1,0 +1,207 @@
+package customresources
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// handlerPaths are the Handler values the compiled template gives each
+// custom-resource Lambda ("<file>.handler").
+var handlerPaths = []string{
+	"s3/handler.js",
+	"cognito-user-pool/handler.js",
+	"event-bridge/handler.js",
+	"api-gateway-cloud-watch-role/handler.js",
+}
+
+func TestZipIsDeterministicAndHoldsEveryHandler(t *testing.T) {
+	a, err := Zip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Zip()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatal("two builds of custom-resources.zip differ")
+	}
+	zr, err := zip.NewReader(bytes.NewReader(a), int64(len(a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+		if f.Mode().Perm() != 0o644 || !f.Modified.Equal(zipEpoch) {
+			t.Errorf("%s: mode %v, time %v; want 0644 at the zip epoch", f.Name, f.Mode(), f.Modified)
+		}
+	}
+	for _, h := range handlerPaths {
+		if !names[h] {
+			t.Errorf("zip lacks %s (has %v)", h, Files())
+		}
+	}
+}
+
+// node runs a script against the handler sources and returns its stdout.
+func node(t *testing.T, script string) string {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not installed")
+	}
+	cmd := exec.Command("node", "-e", script)
+	cmd.Dir = filepath.Join("node")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestHandlersParse(t *testing.T) {
+	for _, f := range Files() {
+		if strings.HasSuffix(f, ".js") {
+			if _, err := exec.LookPath("node"); err != nil {
+				t.Skip("node not installed")
+			}
+			if out, err := exec.Command("node", "--check", filepath.Join("node", f)).CombinedOutput(); err != nil {
+				t.Errorf("%s: %v\n%s", f, err, out)
+			}
+		}
+	}
+}
+
+func TestS3NotificationsKeepOtherSubscribers(t *testing.T) {
+	out := node(t, `
+const n = require('./s3/notifications');
+const current = {
+  TopicConfigurations: [{Id: 'topic', TopicArn: 'arn:t', Events: ['s3:ObjectRemoved:*']}],
+  LambdaFunctionConfigurations: [
+    {Id: 'svc-dev-first-0123', LambdaFunctionArn: 'arn:old', Events: ['s3:ObjectCreated:*']},
+    {Id: 'someone-else-abcd', LambdaFunctionArn: 'arn:other', Events: ['s3:ObjectCreated:*']},
+  ],
+};
+const next = n.withFunction(current, 'svc-dev-first', 'arn:new', [
+  {Event: 's3:ObjectCreated:*', Rules: [{Prefix: 'uploads/'}, {Suffix: '.csv'}]},
+]);
+console.log(JSON.stringify({next, removed: n.withoutFunction(next, 'svc-dev-first'),
+  target: n.permissionTarget('my.bucket:name*')}));`)
+	var got struct {
+		Next struct {
+			TopicConfigurations          []map[string]any
+			LambdaFunctionConfigurations []struct {
+				ID                string `json:"Id"`
+				LambdaFunctionArn string
+				Filter            *struct {
+					Key struct {
+						FilterRules []struct{ Name, Value string }
+					}
+				}
+			}
+		}
+		Removed struct {
+			LambdaFunctionConfigurations []struct {
+				ID string `json:"Id"`
+			}
+		}
+		Target string
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	confs := got.Next.LambdaFunctionConfigurations
+	if len(got.Next.TopicConfigurations) != 1 || len(confs) != 2 {
+		t.Fatalf("want the topic and two lambda configurations, got %s", out)
+	}
+	if confs[0].ID != "someone-else-abcd" || confs[1].LambdaFunctionArn != "arn:new" {
+		t.Errorf("the function's old entry must be replaced and others kept: %s", out)
+	}
+	// The md5 is over JSON.stringify of the bucket config, as v3's handler
+	// computes it, so entries made by v3 and by Nimbus replace each other.
+	sum := md5.Sum([]byte(`{"Event":"s3:ObjectCreated:*","Rules":[{"Prefix":"uploads/"},{"Suffix":".csv"}]}`))
+	if want := "svc-dev-first-" + hex.EncodeToString(sum[:]); confs[1].ID != want {
+		t.Errorf("configuration id = %q, want %q", confs[1].ID, want)
+	}
+	rules := confs[1].Filter.Key.FilterRules
+	if len(rules) != 2 || rules[0].Name != "prefix" || rules[1].Value != ".csv" {
+		t.Errorf("filter rules: %+v", rules)
+	}
+	if len(got.Removed.LambdaFunctionConfigurations) != 1 {
+		t.Errorf("delete must leave only the other subscriber: %s", out)
+	}
+	if got.Target != "mybucketname" {
+		t.Errorf("permission target = %q, want dots, colons and stars dropped", got.Target)
+	}
+}
+
+func TestCognitoTriggersReplaceOnlyTheFunction(t *testing.T) {
+	out := node(t, `
+const tr = require('./cognito-user-pool/triggers');
+const cfg = {PreSignUp: 'arn:fn', PostConfirmation: 'arn:other',
+  CustomSMSSender: {LambdaArn: 'arn:fn', LambdaVersion: 'V1_0'}, KMSKeyID: 'k1'};
+const removed = tr.withoutFunction(cfg, 'arn:fn');
+const added = tr.withFunction(cfg, 'arn:fn', [{Trigger: 'PreTokenGeneration'},
+  {Trigger: 'CustomEmailSender', LambdaVersion: 'V1_0', KMSKeyID: 'k2'}]);
+const req = tr.updateRequest({Id: 'pool-1', Name: 'n', Arn: 'a', MfaConfiguration: 'OFF',
+  Policies: {PasswordPolicy: {MinimumLength: 8}},
+  AdminCreateUserConfig: {AllowAdminCreateUserOnly: true, UnusedAccountValidityDays: 7}}, added);
+console.log(JSON.stringify({removed, added, req}));`)
+	var got struct {
+		Removed map[string]any
+		Added   map[string]any
+		Req     map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(got.Removed) != 1 || got.Removed["PostConfirmation"] != "arn:other" {
+		t.Errorf("removing must keep only other functions' triggers and drop the orphaned KMS key: %v", got.Removed)
+	}
+	if got.Added["PreTokenGeneration"] != "arn:fn" || got.Added["KMSKeyID"] != "k2" || got.Added["PreSignUp"] != nil {
+		t.Errorf("adding: %v", got.Added)
+	}
+	if got.Req["UserPoolId"] != "pool-1" || got.Req["Name"] != nil || got.Req["Arn"] != nil || got.Req["MfaConfiguration"] != "OFF" {
+		t.Errorf("update request must carry settable fields only: %v", got.Req)
+	}
+	pp := got.Req["Policies"].(map[string]any)["PasswordPolicy"].(map[string]any)
+	if pp["TemporaryPasswordValidityDays"] != float64(7) {
+		t.Errorf("UnusedAccountValidityDays must move to TemporaryPasswordValidityDays: %v", got.Req)
+	}
+}
+
+func TestEventBridgeNamesMatchCompiledTemplate(t *testing.T) {
+	out := node(t, `
+const r = require('./event-bridge/rules');
+const long = 'svc-dev-a-function-with-a-really-long-name-to-force-hashing-1-rule-1';
+console.log(JSON.stringify({
+  bus: r.busName('arn:aws:events:us-east-1:1:event-bus/other'),
+  short: r.targetId('svc-dev-f-rule-1'),
+  long: r.targetId(long),
+  arn: r.ruleArn({partition: 'aws', region: 'us-east-1', accountId: '1'}, {RuleName: 'r', EventBus: 'b'}),
+  target: r.target('arn:fn', {RuleName: 'r', Input: {k: 'v'}}),
+}));`)
+	var got struct {
+		Bus, Short, Long, Arn string
+		Target                map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got.Bus != "other" || got.Short != "svc-dev-f-rule-1-target" || got.Arn != "arn:aws:events:us-east-1:1:rule/b/r" {
+		t.Errorf("names: %+v", got)
+	}
+	if len(got.Long) > 64 || !strings.HasSuffix(got.Long, "-target") {
+		t.Errorf("long target id %q must be cut to 64 with the -target suffix", got.Long)
+	}
+	if got.Target["Input"] != `{"k":"v"}` || got.Target["Id"] != "r-target" {
+		t.Errorf("target: %v", got.Target)
+	}
+}
