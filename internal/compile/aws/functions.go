@@ -17,13 +17,35 @@ func init() { registerCore(orderFunctions, compileFunctions) }
 // DefaultRuntime is v3.40's provider.getRuntime fallback.
 const DefaultRuntime = "nodejs16.x"
 
+// compileFunctions runs in the order v3's concurrent compileFunction calls
+// interleave (they share the role's statement list, so order shows): each
+// function's synchronous part in config order, then, once their awaits
+// resolve, image functions, then the version/URL/EventInvokeConfig part of
+// functions that had to hash their artifact.
 func compileFunctions(c *Context) {
+	var images, hashed []func()
 	for _, f := range c.Svc.Functions {
-		c.compileFunction(f)
+		if f.Raw.Get("image").Truthy() {
+			f := f
+			images = append(images, func() {
+				if rest := c.compileFunction(f); rest != nil {
+					rest()
+				}
+			})
+			continue
+		}
+		if rest := c.compileFunction(f); rest != nil {
+			hashed = append(hashed, rest)
+		}
+	}
+	for _, run := range append(images, hashed...) {
+		run()
 	}
 }
 
-func (c *Context) compileFunction(f *service.Function) {
+// compileFunction adds the function resource and returns the part v3 runs
+// after awaiting the artifact hash (nil when it already finished).
+func (c *Context) compileFunction(f *service.Function) func() {
 	raw, prov := f.Raw, c.Svc.Provider.Raw
 	path := "functions." + f.Key
 	props := map[string]any{}
@@ -34,11 +56,11 @@ func (c *Context) compileFunction(f *service.Function) {
 	handler, image := raw.Get("handler"), raw.Get("image")
 	if !handler.Truthy() && !image.Truthy() {
 		c.Diags.Errorf(f.Pos, path, "Either \"handler\" or \"image\" property needs to be set on function %q", f.Key)
-		return
+		return nil
 	}
 	if handler.Truthy() && image.Truthy() {
 		c.Diags.Errorf(f.Pos, path, "Either \"handler\" or \"image\" property (not both) needs to be set on function %q", f.Key)
-		return
+		return nil
 	}
 
 	var imageURI, imageSha, artifact string
@@ -196,9 +218,16 @@ func (c *Context) compileFunction(f *service.Function) {
 	}
 
 	c.Template.Resources[FunctionLogicalID(f.Key)] = res
-	c.compileVersion(f, res, artifact, imageSha)
-	c.compileFunctionURL(f)
-	c.compileEventInvokeConfig(f)
+	rest := func() {
+		c.compileVersion(f, res, artifact, imageSha)
+		c.compileFunctionURL(f)
+		c.compileEventInvokeConfig(f)
+	}
+	if imageSha == "" && c.versioned(f) {
+		return rest
+	}
+	rest()
+	return nil
 }
 
 // resolveImage handles image URIs with a digest (uri@sha256:…), the only

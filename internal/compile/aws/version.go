@@ -18,15 +18,10 @@ import (
 // changes), its QualifiedArn output and the provisioned-concurrency or
 // SnapStart alias.
 func (c *Context) compileVersion(f *service.Function, res map[string]any, artifact, imageSha string) {
-	raw, prov := f.Raw, c.Svc.Provider.Raw
-	shouldVersion := true
-	if v := raw.Get("versionFunction"); v != nil && v.Kind != config.Null {
-		shouldVersion = v.Truthy()
-	} else if v := prov.Get("versionFunctions"); v != nil && v.Kind != config.Null {
-		shouldVersion = v.Truthy()
-	}
+	raw := f.Raw
+	shouldVersion := c.shouldVersion(f)
 	pc, snap := raw.Get("provisionedConcurrency"), raw.Get("snapStart")
-	if !shouldVersion && !pc.Truthy() && !snap.Truthy() {
+	if !c.versioned(f) {
 		return
 	}
 	props := res["Properties"].(map[string]any)
@@ -142,6 +137,23 @@ func (c *Context) compileVersion(f *service.Function, res map[string]any, artifa
 			"DependsOn": fnID,
 		}
 	}
+}
+
+// shouldVersion is function.versionFunction, else provider.versionFunctions
+// (default true).
+func (c *Context) shouldVersion(f *service.Function) bool {
+	if v := f.Raw.Get("versionFunction"); v != nil && v.Kind != config.Null {
+		return v.Truthy()
+	}
+	if v := c.Svc.Provider.Raw.Get("versionFunctions"); v != nil && v.Kind != config.Null {
+		return v.Truthy()
+	}
+	return true
+}
+
+// versioned reports whether the function gets an AWS::Lambda::Version.
+func (c *Context) versioned(f *service.Function) bool {
+	return c.shouldVersion(f) || f.Raw.Get("provisionedConcurrency").Truthy() || f.Raw.Get("snapStart").Truthy()
 }
 
 // sortLocale orders keys as JavaScript's String.prototype.localeCompare

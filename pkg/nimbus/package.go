@@ -1,0 +1,348 @@
+package nimbus
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nimbusfw/nimbus/internal/cfn"
+	awscompile "github.com/nimbusfw/nimbus/internal/compile/aws"
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/packaging"
+	"github.com/nimbusfw/nimbus/internal/service"
+)
+
+// PackageOptions control Package.
+type PackageOptions struct {
+	// OutDir is where the package goes (--package); default
+	// <service>/.serverless. Relative paths are taken from the service dir.
+	OutDir string
+	// Now stamps the deployment's artifact directory and instance ID;
+	// zero means the current time.
+	Now time.Time
+}
+
+// PackageResult is what Package wrote.
+type PackageResult struct {
+	// Dir is the package directory (absolute).
+	Dir string
+	// ArtifactDirectoryName is the S3 folder of this deployment:
+	// <prefix>/<service>/<stage>/<ms>-<ISO time>.
+	ArtifactDirectoryName string
+	// InstanceID is the millisecond timestamp used for ApiGatewayDeployment<id>.
+	InstanceID string
+	// CoreTemplate is the create-stack template (nil with a named
+	// deployment bucket); Template the update-stack one.
+	CoreTemplate, Template *cfn.Template
+	// State is serverless-state.json's content.
+	State map[string]any
+	// Artifacts are the zips and prebuilt artifacts, paths inside Dir.
+	Artifacts packaging.Result
+	// Warnings found while packaging and compiling.
+	Warnings diag.Diagnostics
+}
+
+// File names serverless v3 writes into the package directory.
+const (
+	CreateStackTemplateFile = "cloudformation-template-create-stack.json"
+	UpdateStackTemplateFile = "cloudformation-template-update-stack.json"
+	StateFile               = "serverless-state.json"
+)
+
+// Package builds the artifacts and CloudFormation templates of a loaded
+// service and writes them as serverless v3's `package` does. Everything is
+// built in a temporary directory beside the target and renamed into place
+// at the end, so on any error the previous package stays as it was.
+func Package(ctx context.Context, p *Project, opts PackageOptions) (*PackageResult, error) {
+	svc := p.Service
+	var ds diag.Diagnostics
+	checkEvents(svc, &ds)
+	if ds.HasErrors() {
+		return nil, ds.Err()
+	}
+
+	target := opts.OutDir
+	if target == "" {
+		target = filepath.Join(svc.Dir, ".serverless")
+	} else if !filepath.IsAbs(target) {
+		target = filepath.Join(svc.Dir, target)
+	}
+	target = filepath.Clean(target)
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.RemoveAll(tmp)
+		}
+	}()
+
+	arts, pds := packaging.Package(ctx, svc, tmp)
+	ds = append(ds, pds...)
+	if ds.HasErrors() {
+		return nil, ds.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC().Truncate(time.Millisecond)
+	instanceID := strconv.FormatInt(now.UnixMilli(), 10)
+	prefix := "serverless"
+	if n := svc.Provider.Raw.Get("deploymentPrefix"); n != nil && n.Kind != config.Null {
+		prefix = n.Scalar()
+	}
+	artifactDir := prefix + "/" + svc.Name + "/" + svc.Stage + "/" + instanceID + "-" + now.Format("2006-01-02T15:04:05.000Z")
+
+	// Templates hold only artifact base names; version hashes read the
+	// zips where they are now, in tmp.
+	final := relocate(arts, tmp, target)
+	res, cds := awscompile.CompileService(awscompile.Input{
+		Service: svc, Artifacts: arts, ArtifactDirectoryName: artifactDir, InstanceID: instanceID,
+	})
+	ds = append(ds, cds...)
+	if ds.HasErrors() {
+		return nil, ds.Err()
+	}
+
+	state := buildState(svc, res, final, artifactDir)
+	if res.Core != nil {
+		if err := writeJSONFile(filepath.Join(tmp, CreateStackTemplateFile), res.Core); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeJSONFile(filepath.Join(tmp, UpdateStackTemplateFile), res.Template); err != nil {
+		return nil, err
+	}
+	if err := writeJSONFile(filepath.Join(tmp, StateFile), state); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := replaceDir(tmp, target); err != nil {
+		return nil, err
+	}
+	committed = true
+	return &PackageResult{
+		Dir: target, ArtifactDirectoryName: artifactDir, InstanceID: instanceID,
+		CoreTemplate: res.Core, Template: res.Template, State: state,
+		Artifacts: final, Warnings: ds.Warnings(),
+	}, nil
+}
+
+// checkEvents rejects event types no compiler handles, pointing at the
+// event in the file.
+func checkEvents(svc *service.Service, ds *diag.Diagnostics) {
+	known := map[string]bool{}
+	for _, t := range awscompile.KnownEventTypes() {
+		known[t] = true
+	}
+	for _, f := range svc.Functions {
+		for _, e := range f.Events {
+			if e.Type == "" || known[e.Type] {
+				continue
+			}
+			ds.Errorf(e.Pos, fmt.Sprintf("functions.%s.events.%d.%s", f.Key, e.Index, e.Type),
+				"unknown event type %q on function %q (supported: %s)", e.Type, f.Key, strings.Join(awscompile.KnownEventTypes(), ", "))
+		}
+	}
+}
+
+// relocate rewrites artifact paths under from to the same path under to.
+func relocate(r packaging.Result, from, to string) packaging.Result {
+	mv := func(p string) string {
+		if rel, err := filepath.Rel(from, p); err == nil && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel) {
+			return filepath.Join(to, rel)
+		}
+		return p
+	}
+	out := packaging.Result{ServiceArtifact: r.ServiceArtifact, Functions: map[string]string{}, Layers: map[string]string{}}
+	if out.ServiceArtifact != "" {
+		out.ServiceArtifact = mv(out.ServiceArtifact)
+	}
+	for k, v := range r.Functions {
+		out.Functions[k] = mv(v)
+	}
+	for k, v := range r.Layers {
+		out.Layers[k] = mv(v)
+	}
+	for _, a := range r.Artifacts {
+		a.Path = mv(a.Path)
+		out.Artifacts = append(out.Artifacts, a)
+	}
+	return out
+}
+
+// replaceDir swaps dir into target: the old target is moved aside first and
+// removed only once the new one is in place.
+func replaceDir(dir, target string) error {
+	old := ""
+	if _, err := os.Lstat(target); err == nil {
+		old = target + ".old-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if err := os.Rename(target, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(dir, target); err != nil {
+		if old != "" {
+			os.Rename(old, target)
+		}
+		return err
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
+}
+
+func writeJSONFile(path string, v any) error {
+	data, err := cfn.MarshalIndent(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// buildState is serverless-state.json as v3 writes it: the service as
+// configured plus what packaging and compilation added (function names,
+// memory/timeout/runtime, artifacts, version IDs, both templates).
+func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Result, artifactDir string) map[string]any {
+	root := svc.Root
+	provider, _ := root.Get("provider").Interface().(map[string]any)
+	if provider == nil {
+		provider = map[string]any{}
+	}
+	// v3 keeps the configured stage (the CLI stage is read from options)
+	// but overwrites the region.
+	if provider["stage"] == nil {
+		provider["stage"] = service.DefaultStage
+	}
+	provider["region"] = svc.Region
+	if _, ok := provider["versionFunctions"]; !ok || provider["versionFunctions"] == nil {
+		provider["versionFunctions"] = true
+	}
+	if _, ok := provider["vpc"]; !ok && len(svc.Functions) > 0 {
+		provider["vpc"] = map[string]any{}
+	}
+	provider["compiledCloudFormationTemplate"] = res.Template
+	if res.Core != nil {
+		provider["coreCloudFormationTemplate"] = res.Core
+	}
+
+	functions := map[string]any{}
+	for _, f := range svc.Functions {
+		fm, _ := f.Raw.Interface().(map[string]any)
+		if fm == nil {
+			fm = map[string]any{}
+		}
+		if _, ok := fm["events"]; !ok {
+			fm["events"] = []any{}
+		}
+		fm["name"] = f.Name
+		fm["memory"] = firstValue(f.Raw.Get("memorySize"), svc.Provider.Raw.Get("memorySize"), int64(1024))
+		fm["timeout"] = firstValue(f.Raw.Get("timeout"), svc.Provider.Raw.Get("timeout"), int64(6))
+		if f.Raw.Get("handler").Truthy() {
+			fm["runtime"] = firstValue(f.Raw.Get("runtime"), svc.Provider.Raw.Get("runtime"), awscompile.DefaultRuntime)
+		}
+		if _, ok := fm["vpc"]; !ok {
+			fm["vpc"] = map[string]any{}
+		}
+		pkg, _ := fm["package"].(map[string]any)
+		if pkg == nil {
+			pkg = map[string]any{}
+		}
+		if a := arts.Functions[f.Key]; a != "" && (svc.Package.Individually || f.Package.Individually || f.Package.Artifact != "") {
+			pkg["artifact"] = a
+		}
+		fm["package"] = pkg
+		if id := res.VersionLogicalIDs[f.Key]; id != "" {
+			fm["versionLogicalId"] = id
+		}
+		functions[f.Key] = fm
+	}
+	layers := map[string]any{}
+	for _, l := range svc.Layers {
+		lm, _ := l.Raw.Interface().(map[string]any)
+		if lm == nil {
+			lm = map[string]any{}
+		}
+		if a := arts.Layers[l.Key]; a != "" {
+			pkg, _ := lm["package"].(map[string]any)
+			if pkg == nil {
+				pkg = map[string]any{}
+			}
+			pkg["artifact"] = a
+			lm["package"] = pkg
+		}
+		layers[l.Key] = lm
+	}
+
+	svcState := map[string]any{
+		"service":                            svc.Name,
+		"serviceObject":                      map[string]any{"name": svc.Name},
+		"provider":                           provider,
+		"pluginsData":                        map[string]any{},
+		"functions":                          functions,
+		"configValidationMode":               firstValue(root.Get("configValidationMode"), nil, "warn"),
+		"serviceFilename":                    filepath.Base(svc.ConfigFile),
+		"layers":                             layers,
+		"isDashboardMonitoringPreconfigured": false,
+	}
+	initial := map[string]any{}
+	for _, p := range root.Pairs {
+		switch p.Key {
+		case "provider", "functions", "resources", "custom", "plugins":
+			initial[p.Key] = map[string]any{"$ref": `$["service"]["` + p.Key + `"]`}
+		default:
+			initial[p.Key] = p.Value.Interface()
+		}
+	}
+	svcState["initialServerlessConfig"] = initial
+	for _, k := range []string{"custom", "plugins", "resources", "app", "org", "outputs"} {
+		if n := root.Get(k); n != nil && n.Kind != config.Null {
+			svcState[k] = n.Interface()
+		}
+	}
+	// v3 writes package.artifact for the shared service zip at service level.
+	if arts.ServiceArtifact != "" {
+		svcState["artifact"] = arts.ServiceArtifact
+	} else if svc.Package.Artifact != "" {
+		svcState["artifact"] = svc.Package.Artifact
+	}
+	artifactName := ""
+	if svc.Package.Artifact != "" {
+		artifactName = filepath.Base(svc.Package.Artifact)
+	} else if arts.ServiceArtifact != "" {
+		artifactName = filepath.Base(arts.ServiceArtifact)
+	}
+	pkgState := map[string]any{"artifactDirectoryName": artifactDir, "artifact": artifactName}
+	if svc.Package.Individually {
+		pkgState["individually"] = true
+	}
+	return map[string]any{"service": svcState, "package": pkgState}
+}
+
+func firstValue(a, b *config.Node, def any) any {
+	if a.Truthy() {
+		return a.Interface()
+	}
+	if b.Truthy() {
+		return b.Interface()
+	}
+	return def
+}
