@@ -2,6 +2,8 @@ package packaging
 
 import (
 	"fmt"
+	"path"
+	"regexp"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -39,6 +41,136 @@ type rule struct {
 	// prefix is the glob's literal start: a path without it cannot match,
 	// which skips most glob evaluations when many zips are selected.
 	prefix string
+	// fromInclude marks rules from include/patterns lists: v3 also hands
+	// those to globby.
+	fromInclude bool
+	// pruneGlobs are, for include negations, the brace-expanded
+	// alternatives fast-glob also applies to directories while walking,
+	// skipping everything below a match: those ending in "/**" or whose
+	// last segment has no glob syntax ("!node_modules", "!**/test"), per
+	// fast-glob's isAffectDepthOfReadingPattern.
+	pruneGlobs []string
+}
+
+func (r rule) matches(rel string) bool {
+	if !strings.HasPrefix(rel, r.prefix) {
+		return false
+	}
+	ok, _ := doublestar.Match(r.Glob, rel)
+	return ok
+}
+
+// ignores reports whether a globby negation keeps rel out of a task's
+// listing: it matches the file, or prunes a directory the task walks
+// through (one below the task's base directory; walk says whether the
+// task walks at all, which a static pattern does not).
+func (r rule) ignores(rel, base string, walk bool) bool {
+	if r.matches(rel) {
+		return true
+	}
+	if !walk || len(r.pruneGlobs) == 0 {
+		return false
+	}
+	for p := rel; ; {
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 || i <= len(base) {
+			return false
+		}
+		p = p[:i]
+		for _, g := range r.pruneGlobs {
+			if ok, _ := doublestar.Match(g, p); ok {
+				return true
+			}
+		}
+	}
+}
+
+// globBase is the static directory a dynamic glob starts walking from
+// (glob-parent): "node_modules/pkg" for "node_modules/pkg/*.js".
+func globBase(glob string) string {
+	segs := strings.Split(glob, "/")
+	for i, seg := range segs {
+		if !isStaticGlob(seg) {
+			return strings.Join(segs[:i], "/")
+		}
+	}
+	return path.Dir(glob)
+}
+
+// expandBraces expands comma alternatives as fast-glob does before
+// matching: "{a,b}/x" → "a/x", "b/x". Nested braces are expanded from the
+// first one outwards; a brace without a comma is kept as written.
+func expandBraces(glob string) []string {
+	open := -1
+	depth := 0
+	var commas []int
+	for i := 0; i < len(glob); i++ {
+		switch glob[i] {
+		case '\\':
+			i++
+		case '{':
+			if depth == 0 {
+				open = i
+				commas = nil
+			}
+			depth++
+		case ',':
+			if depth == 1 {
+				commas = append(commas, i)
+			}
+		case '}':
+			if depth == 0 {
+				continue
+			}
+			depth--
+			if depth == 0 {
+				if len(commas) == 0 {
+					rest := expandBraces(glob[i+1:])
+					out := make([]string, len(rest))
+					for k, r := range rest {
+						out[k] = glob[:i+1] + r
+					}
+					return out
+				}
+				var out []string
+				start := open + 1
+				for _, c := range append(commas, i) {
+					for _, alt := range expandBraces(glob[:open] + glob[start:c] + glob[i+1:]) {
+						out = append(out, alt)
+					}
+					start = c + 1
+				}
+				return out
+			}
+		}
+	}
+	return []string{glob}
+}
+
+// Glob syntax as fast-glob's isDynamicPattern detects it.
+var (
+	globSymbols     = regexp.MustCompile(`[*?]|^!`)
+	globClass       = regexp.MustCompile(`\[[^\[]*]`)
+	globGroup       = regexp.MustCompile(`(?:^|[^!*+?@])\([^(]*\|[^|]*\)`)
+	globExtension   = regexp.MustCompile(`[!*+?@]\([^(]*\)`)
+	braceSeparators = regexp.MustCompile(`,|\.\.`)
+)
+
+// isStaticGlob reports whether a pattern has no glob syntax at all.
+func isStaticGlob(p string) bool {
+	if p == "" {
+		return true
+	}
+	if strings.Contains(p, "\\") || globSymbols.MatchString(p) || globClass.MatchString(p) ||
+		globGroup.MatchString(p) || globExtension.MatchString(p) {
+		return false
+	}
+	if open := strings.Index(p, "{"); open >= 0 {
+		if end := strings.Index(p[open+1:], "}"); end >= 0 && braceSeparators.MatchString(p[open:open+1+end]) {
+			return false
+		}
+	}
+	return true
 }
 
 // union appends the patterns of each list whose text is not already
@@ -77,7 +209,16 @@ func rulesFor(excludes, includes []rawPattern, devGlobs []string) []rule {
 		rules = append(rules, newRule(p, true))
 	}
 	for _, p := range includes {
-		rules = append(rules, newRule(p, false))
+		r := newRule(p, false)
+		r.fromInclude = true
+		if r.Exclude {
+			for _, alt := range expandBraces(r.Glob) {
+				if strings.HasSuffix(alt, "/**") || isStaticGlob(path.Base(alt)) {
+					r.pruneGlobs = append(r.pruneGlobs, alt)
+				}
+			}
+		}
+		rules = append(rules, r)
 	}
 	for _, g := range uniqueStrings(devGlobs) {
 		rules = append(rules, newRule(rawPattern{Text: g}, true))
@@ -114,24 +255,61 @@ func normaliseGlob(g string) string {
 	return g
 }
 
-// selectFiles applies rules to the walked files: every file starts
-// included (v3 globs "**") and the last matching rule decides.
+// selectFiles applies rules to the walked files the way v3's
+// resolveFilePathsFromPatterns does: a file must first be listed by
+// globby(["**", ...includes]), then the last matching rule decides, a file
+// no rule matches staying included.
 func selectFiles(t *tree, rules []rule) []int {
 	var out []int
 	for i, f := range t.files {
-		if included(f.Rel, rules) {
+		if listedByGlobby(f.Rel, rules) && included(f.Rel, rules) {
 			out = append(out, i)
 		}
 	}
 	return out
 }
 
-func included(rel string, rules []rule) bool {
-	for i := len(rules) - 1; i >= 0; i-- {
-		if !strings.HasPrefix(rel, rules[i].prefix) {
+// listedByGlobby reports whether globby lists rel for the pattern list
+// ["**", ...includes]. Globby runs one task per positive pattern, ignoring
+// the negative patterns that follow it; fast-glob applies an ignore to
+// some of them to directories and skips those whole, so "!node_modules"
+// drops every file below node_modules, unlike the per-file pass that
+// follows (where it matches only a file named node_modules).
+func listedByGlobby(rel string, rules []rule) bool {
+	first := len(rules)
+	for i, r := range rules {
+		if r.fromInclude {
+			first = i
+			break
+		}
+	}
+	includes := rules[first:]
+	ignoredAfter := func(i int, base string, walk bool) bool { // by a negation at index > i
+		for _, r := range includes[i+1:] {
+			if r.fromInclude && r.Exclude && r.ignores(rel, base, walk) {
+				return true
+			}
+		}
+		return false
+	}
+	if !ignoredAfter(-1, "", true) { // the "**" task
+		return true
+	}
+	for i, r := range includes {
+		if !r.fromInclude || r.Exclude || !r.matches(rel) {
 			continue
 		}
-		if ok, _ := doublestar.Match(rules[i].Glob, rel); ok {
+		// A static pattern is looked up directly, without walking.
+		if walk := !isStaticGlob(r.Glob); !ignoredAfter(i, globBase(r.Glob), walk) {
+			return true
+		}
+	}
+	return false
+}
+
+func included(rel string, rules []rule) bool {
+	for i := len(rules) - 1; i >= 0; i-- {
+		if rules[i].matches(rel) {
 			return !rules[i].Exclude
 		}
 	}

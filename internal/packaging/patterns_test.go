@@ -118,6 +118,20 @@ func TestNormaliseAndEscape(t *testing.T) {
 	}
 }
 
+func TestExpandBraces(t *testing.T) {
+	for glob, want := range map[string][]string{
+		"{a,b}":         {"a", "b"},
+		"x/{a,b/{c,d}}": {"x/a", "x/b/c", "x/b/d"},
+		"{a}/{b,c}":     {"{a}/b", "{a}/c"},
+		"plain":         {"plain"},
+		"\\{a,b}":       {"\\{a,b}"},
+	} {
+		if got := expandBraces(glob); !reflect.DeepEqual(got, want) {
+			t.Errorf("expandBraces(%q) = %q, want %q", glob, got, want)
+		}
+	}
+}
+
 func FuzzRules(f *testing.F) {
 	f.Add("src/**", "src/a.js", true)
 	f.Add("!{a,b}/*.js", "a/x.js", false)
@@ -127,6 +141,7 @@ func FuzzRules(f *testing.F) {
 		// Whatever the input, rules evaluate without panicking and an
 		// empty rule list includes everything.
 		_ = included(file, []rule{r})
+		_ = listedByGlobby(file, rulesFor(nil, []rawPattern{{Text: pattern}}, nil))
 		if !included(file, nil) {
 			t.Fatal("no rules must include the file")
 		}
