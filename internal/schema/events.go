@@ -1,5 +1,7 @@
 package schema
 
+const scheduleHint = "A schedule is rate(1 minute), rate(5 minutes) (plural above 1) or cron(0 12 * * ? *) with six fields."
+
 // eventSchemas are the function event types v3.40.0 knows, each with the
 // shape of its configuration.
 func eventSchemas() map[string]*Schema {
@@ -50,12 +52,13 @@ func eventSchemas() map[string]*Schema {
 			"existing": boolean(), "forceDeploy": boolean(), "kmsKeyId": ref("awsKmsArn"),
 		}, required("pool", "trigger")),
 		"eventBridge": eventBridgeEvent(inputTransformer(mapOf(str(minLen(1))))),
-		"httpApi": anyOf(str(), object(props{
+		"httpApi": anyOf(str(jsRegexp(`^(?:\*|(ANY|GET|POST|PUT|PATCH|OPTIONS|HEAD|DELETE) (\/\S*))$`, true)), object(props{
 			"authorizer": anyOf(str(), object(props{
 				"id": anyOf(str(), ref("awsCfFunction")), "name": str(), "scopes": strArray(),
 				"type": str(func(s *Schema) { s.Enum = []any{"request", "jwt", "aws_iam"} }),
 			}, withAnyOf(any_(required("id")), any_(required("name")), any_(required("type"))))),
-			"method": str(), "path": str(),
+			"method": str(jsRegexp(`^(?:\*|ANY|GET|POST|PUT|PATCH|OPTIONS|HEAD|DELETE)$`, true)),
+			"path":   str(jsRegexp(`^(?:\*|\/\S*)$`, false)),
 		}, required("path"))),
 		"iotFleetProvisioning": object(props{
 			"enabled": boolean(), "provisioningRoleArn": ref("awsArn"),
@@ -101,8 +104,8 @@ func eventSchemas() map[string]*Schema {
 				"prefix": anyOf(str(), ref("awsCfFunction")), "suffix": anyOf(str(), ref("awsCfFunction")),
 			}, maxProps(1))),
 		}, required("bucket"))),
-		"schedule": anyOf(str(pattern(schedulePattern)), object(props{
-			"rate":             array(anyOf(ref("awsCfFunction"), str(pattern(schedulePattern))), minItems(1)),
+		"schedule": anyOf(str(pattern(schedulePattern), hint(scheduleHint)), object(props{
+			"rate":             array(anyOf(ref("awsCfFunction"), str(pattern(schedulePattern), hint(scheduleHint))), minItems(1)),
 			"enabled":          boolean(),
 			"name":             str(pattern(`[\.\-_A-Za-z0-9]+`), minLen(1), maxLen(64)),
 			"description":      str(maxLen(512)),
@@ -197,7 +200,7 @@ func albEvent() *Schema {
 func httpEvent() *Schema {
 	param := mapOf(anyOf(boolean(), object(props{"required": boolean(), "mappedValue": ref("awsCfInstruction")})))
 	contentHandling := enum("CONVERT_TO_BINARY", "CONVERT_TO_TEXT")
-	return anyOf(str(), object(props{
+	return anyOf(str(jsRegexp(`^(?:\*|(GET|POST|PUT|PATCH|OPTIONS|HEAD|DELETE|ANY) (\/\S*))$`, true)), object(props{
 		"async": boolean(),
 		"authorizer": anyOf(str(), object(props{
 			"arn": ref("awsArn"), "authorizerId": ref("awsCfInstruction"), "claims": strArray(),
@@ -216,13 +219,13 @@ func httpEvent() *Schema {
 		})),
 		"integration": caseInsensitive("LAMBDA_PROXY", "LAMBDA-PROXY", "LAMBDA", "AWS", "AWS_PROXY", "AWS-PROXY",
 			"HTTP", "HTTP_PROXY", "HTTP-PROXY", "MOCK"),
-		"method":      str(),
+		"method":      str(jsRegexp(`^(?:\*|GET|POST|PUT|PATCH|OPTIONS|HEAD|DELETE|ANY)$`, true)),
 		"operationId": str(),
-		"path":        str(),
+		"path":        str(jsRegexp(`^(?:\*|\/?\S*)$`, false)),
 		"private":     boolean(),
 		"request": object(props{
 			"contentHandling": contentHandling,
-			"method":          str(),
+			"method":          str(jsRegexp(`^(?:\*|GET|POST|PUT|PATCH|OPTIONS|HEAD|DELETE|ANY)$`, true)),
 			"parameters":      object(props{"querystrings": param, "headers": param, "paths": param}),
 			"passThrough":     enum("NEVER", "WHEN_NO_MATCH", "WHEN_NO_TEMPLATES"),
 			"schemas":         mapOf(anyOf(any_(typ("object")), str())),

@@ -26,6 +26,11 @@ type Schema struct {
 	// matcher instead of a compiled expression.
 	Pattern string
 	match   func(string) bool
+	// jsRegexp marks v3's own "regexp" keyword (a JavaScript /…/flags
+	// literal), which v3 reports as "value 'x' does not satisfy pattern".
+	jsRegexp bool
+	// Hint is shown under a pattern mismatch: what a valid value looks like.
+	Hint string
 
 	MinLength, MaxLength int // -1: no bound
 	Minimum, Maximum     *float64
@@ -178,6 +183,7 @@ func minProps(n int) option    { return func(s *Schema) { s.MinProps = n } }
 func maxProps(n int) option    { return func(s *Schema) { s.MaxProps = n } }
 func atLeast(v float64) option { return func(s *Schema) { s.Minimum = &v } }
 func atMost(v float64) option  { return func(s *Schema) { s.Maximum = &v } }
+func hint(h string) option     { return func(s *Schema) { s.Hint = h } }
 func keyName(n string) option  { return func(s *Schema) { s.KeyName = n } }
 func allOf(alts ...*Schema) option {
 	return func(s *Schema) { s.AllOf = append(s.AllOf, alts...) }
@@ -203,6 +209,18 @@ func compilePattern(p string) func(string) bool {
 
 func pattern(p string) option {
 	return func(s *Schema) { s.Pattern, s.match = p, compilePattern(p) }
+}
+
+// jsRegexp is v3's "regexp" keyword: source in JavaScript literal form,
+// optionally case-insensitive.
+func jsRegexp(source string, fold bool) option {
+	return func(s *Schema) {
+		expr, lit := source, "/"+source+"/"
+		if fold {
+			expr, lit = "(?i)"+source, lit+"i"
+		}
+		s.Pattern, s.match, s.jsRegexp = lit, compilePattern(expr), true
+	}
 }
 
 // customPattern shows p in messages but tests with fn, for v3 patterns that

@@ -274,7 +274,12 @@ func (v *validator) stringRules(n *config.Node, s *Schema, path config.Path) []i
 		add(fmt.Sprintf("must NOT have more than %d characters", s.MaxLength))
 	}
 	if s.match != nil && !s.match(str) {
-		add(fmt.Sprintf("value '%s' does not satisfy pattern %s", str, s.Pattern))
+		if s.jsRegexp {
+			add(fmt.Sprintf("value '%s' does not satisfy pattern %s", str, s.Pattern))
+		} else {
+			add(`must match pattern "` + s.Pattern + `"`)
+		}
+		out[len(out)-1].detail = s.Hint
 	}
 	return out
 }

@@ -75,7 +75,10 @@ func TestValidate(t *testing.T) {
 		}},
 		{"string shorthand events are valid", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - http: GET /x\n      - sqs: arn:aws:sqs:us-east-1:123456789012:q\n      - schedule: rate(5 minutes)\n", nil},
 		{"schedule pattern", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - schedule: rate(5 minute)\n", []string{
-			`Warning 9:19: functions.hello.events[0].schedule: value 'rate(5 minute)' does not satisfy pattern ` + schedulePattern,
+			`Warning 9:19: functions.hello.events[0].schedule: must match pattern "` + schedulePattern + `" [` + scheduleHint + `]`,
+		}},
+		{"http shorthand pattern", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - http: GET hello\n", []string{
+			`Warning 9:15: functions.hello.events[0].http: value 'GET hello' does not satisfy pattern /^(?:\*|(GET|POST|PUT|PATCH|OPTIONS|HEAD|DELETE|ANY) (\/\S*))$/i`,
 		}},
 		{"arn or intrinsic function", base + "  iam:\n    role:\n      statements:\n        - Effect: Allow\n          Action: s3:GetObject\n          Resource: {'Fn::GetAtt': [Bucket, Arn]}\n        - Effect: Allow\n          Action: [sqs:*]\n          Resource: !Ref Queue\n", nil},
 		{"iam statement needs Action", base + "  iam:\n    role:\n      statements:\n        - Effect: Allow\n          Resource: '*'\n", []string{

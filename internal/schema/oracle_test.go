@@ -1,0 +1,252 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
+)
+
+// The differential test runs serverless v3's own validator (its schema,
+// ajv settings and error trimming, through testdata/v3oracle.js) and this
+// package over the same configs, and compares where each finds problems:
+// every corpus service as written, plus deterministic mutations of them
+// (misspelt keys, wrong types, removed keys).
+
+const slsDir = "../../tools/node_modules/serverless"
+
+func v3Validate(t *testing.T, configs [][]byte) [][]string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	abs, _ := filepath.Abs(slsDir)
+	if _, err := os.Stat(abs); err != nil {
+		t.Skip("serverless v3 not installed in tools/node_modules")
+	}
+	input := filepath.Join(t.TempDir(), "configs.jsonl")
+	if err := os.WriteFile(input, append(bytes.Join(configs, []byte("\n")), '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "testdata/v3oracle.js", abs, input)
+	cmd.Env = append(os.Environ(), "SLS_SCHEMA_CACHE_BASE_DIR="+t.TempDir(), "SLS_TELEMETRY_DISABLED=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("v3 oracle: %v\n%s", err, stderr.String())
+	}
+	var res [][]string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var msgs []string
+		if err := json.Unmarshal([]byte(line), &msgs); err != nil {
+			t.Fatalf("v3 oracle output %q: %v", line, err)
+		}
+		res = append(res, msgs)
+	}
+	if len(res) != len(configs) {
+		t.Fatalf("v3 oracle answered %d of %d configs", len(res), len(configs))
+	}
+	return res
+}
+
+var v3PathRE = regexp.MustCompile(`^at (root|'[^']*'): (.*)$`)
+var indexRE = regexp.MustCompile(`\[(\d+)\]`)
+var unrecognizedRE = regexp.MustCompile(`^unrecognized property '(.*)'$`)
+
+// v3Places turns v3's messages into "path" keys; an unrecognized property
+// is keyed by the property itself, as this package reports it.
+func v3Places(msgs []string) []string {
+	var out []string
+	for _, m := range msgs {
+		sm := v3PathRE.FindStringSubmatch(m)
+		if sm == nil {
+			out = append(out, "?"+m)
+			continue
+		}
+		p := strings.Trim(sm[1], "'")
+		if sm[1] == "root" {
+			p = ""
+		}
+		if um := unrecognizedRE.FindStringSubmatch(sm[2]); um != nil {
+			if p != "" {
+				p += "."
+			}
+			p += um[1]
+		}
+		if nm := regexp.MustCompile(`^name '(.*)' must be alphanumeric$`).FindStringSubmatch(sm[2]); nm != nil {
+			p += "." + nm[1]
+		}
+		out = append(out, p)
+	}
+	return uniqueSorted(out)
+}
+
+func ourPlaces(root *config.Node) []string {
+	v := &validator{apply: false}
+	var out []string
+	for _, is := range v.check(schemaView(root), serviceSchema, nil, valueAnchor(root)) {
+		out = append(out, indexRE.ReplaceAllString(is.path.String(), ".$1"))
+	}
+	return uniqueSorted(out)
+}
+
+func uniqueSorted(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// samePlaces reports whether both found problems at the same places, where
+// a place also matches its ancestors and descendants: when a value fits
+// none of several accepted forms, v3 and Nimbus may blame it at different
+// depths (v3 often reports every alternative's complaint).
+func samePlaces(got, exp []string) bool {
+	related := func(a, b string) bool {
+		return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(b, a+".")
+	}
+	covered := func(xs, ys []string) bool {
+		for _, x := range xs {
+			ok := false
+			for _, y := range ys {
+				if related(x, y) {
+					ok = true
+					break
+				}
+			}
+			if !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return covered(got, exp) && covered(exp, got)
+}
+
+// mutate returns a copy of root with one deterministic change.
+func mutate(root *config.Node, r *rand.Rand) *config.Node {
+	c := root.Clone()
+	var maps []*config.Node
+	var scalars []*config.Node
+	config.Walk(c, nil, func(n *config.Node, path config.Path) bool {
+		if len(path) > 0 && (path[0] == "custom" || path[0] == "resources") {
+			return false // free-form sections: nothing to compare
+		}
+		switch {
+		case n.Kind == config.Map && len(n.Pairs) > 0:
+			maps = append(maps, n)
+		case n.IsScalar():
+			scalars = append(scalars, n)
+		}
+		return true
+	})
+	pos := diag.Pos{}
+	switch r.Intn(4) {
+	case 0: // misspell a key
+		if len(maps) > 0 {
+			m := maps[r.Intn(len(maps))]
+			p := &m.Pairs[r.Intn(len(m.Pairs))]
+			if len(p.Key) > 2 {
+				i := r.Intn(len(p.Key) - 1)
+				p.Key = p.Key[:i] + p.Key[i+1:]
+			}
+		}
+	case 1: // a scalar becomes a map
+		if len(scalars) > 0 {
+			n := scalars[r.Intn(len(scalars))]
+			n.Kind, n.Value, n.Pairs = config.Map, nil, []config.Pair{{Key: "k", Value: config.NewString("v", pos)}}
+		}
+	case 2: // a scalar becomes a word
+		if len(scalars) > 0 {
+			*scalars[r.Intn(len(scalars))] = *config.NewString("zzz", pos)
+		}
+	case 3: // drop a key
+		if len(maps) > 0 {
+			m := maps[r.Intn(len(maps))]
+			i := r.Intn(len(m.Pairs))
+			m.Pairs = append(m.Pairs[:i], m.Pairs[i+1:]...)
+		}
+	}
+	return c
+}
+
+func TestAgreesWithServerlessV3Validator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts serverless v3 in node")
+	}
+	files, _ := filepath.Glob("../../../shared/corpus/public/*/serverless.yml")
+	if len(files) == 0 {
+		t.Skip("corpus not present")
+	}
+	type sample struct {
+		name string
+		root *config.Node
+	}
+	var samples []sample
+	r := rand.New(rand.NewSource(1))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		root, ds := config.Parse("serverless.yml", data, nil)
+		if ds.HasErrors() || root.Kind != config.Map {
+			continue
+		}
+		name := filepath.Base(filepath.Dir(f))
+		samples = append(samples, sample{name, root})
+		for i := 0; i < 6; i++ {
+			samples = append(samples, sample{fmt.Sprintf("%s~%d", name, i), mutate(root, r)})
+		}
+	}
+	configs := make([][]byte, len(samples))
+	for i, s := range samples {
+		b, err := s.root.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		configs[i] = b
+	}
+	want := v3Validate(t, configs)
+	agree, originals, originalsAgree, flagged, exact := 0, 0, 0, 0, 0
+	for i, s := range samples {
+		got, exp := ourPlaces(s.root), v3Places(want[i])
+		same := samePlaces(got, exp)
+		if len(exp) > 0 {
+			flagged++
+		}
+		if strings.Join(got, "|") == strings.Join(exp, "|") {
+			exact++
+		}
+		if !strings.Contains(s.name, "~") {
+			originals++
+			if same {
+				originalsAgree++
+			} else {
+				t.Errorf("%s: problems at %q, serverless v3 finds them at %q", s.name, got, exp)
+			}
+		}
+		if same {
+			agree++
+		} else if testing.Verbose() {
+			t.Logf("%s: nimbus %q, v3 %q (%q)", s.name, got, exp, want[i])
+		}
+	}
+	t.Logf("same problem locations as serverless v3: %d/%d corpus services, %d/%d with mutations (%d of which v3 flags; %d identical path sets)", originalsAgree, originals, agree, len(samples), flagged, exact)
+	if float64(agree) < 0.97*float64(len(samples)) {
+		t.Errorf("agreement with serverless v3 fell below 97%%: %d/%d", agree, len(samples))
+	}
+}
