@@ -113,6 +113,11 @@ func (r *resolver) readFile(abs, rel, ext string) *fileContent {
 	}
 	fc := &fileContent{}
 	r.files[abs] = fc
+	// Only regular files: a device or a FIFO would block the run forever.
+	if st, err := os.Stat(abs); err == nil && !st.Mode().IsRegular() {
+		fc.err = fmt.Sprintf("Cannot parse %q: not a regular file", rel)
+		return fc
+	}
 	data, err := os.ReadFile(abs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
