@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,4 +132,70 @@ func loadBroken(t *testing.T, file string) string {
 	}
 	diag.Render(&b, ds, src)
 	return strings.ReplaceAll(b.String(), dir, "$WORK")
+}
+
+// TestCorpusV3RejectionsFailToLoad takes the corpus services serverless v3
+// refused for a reason of the config itself (not a missing plugin, the
+// network, or a packaging step such as a Docker build) and checks that
+// Load refuses them too.
+func TestCorpusV3RejectionsFailToLoad(t *testing.T) {
+	const corpus = "../../../shared/corpus"
+	data, err := os.ReadFile(filepath.Join(corpus, "results", "sls3.tsv"))
+	if err != nil {
+		t.Skip("corpus not present")
+	}
+	// v3's reason → what Nimbus must say for the same service.
+	loadTime := map[string]string{
+		`does not satisfy the "frameworkVersion"`: `does not satisfy "frameworkVersion"`,
+		`Object notation for "service"`:           `object notation for "service" is not supported`,
+		"Cannot resolve serverless.yml":           "Cannot resolve variable",
+	}
+	checked := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 4 || f[1] != "fail" {
+			continue
+		}
+		want := ""
+		for v3, ours := range loadTime {
+			if strings.Contains(f[3], v3) {
+				want = ours
+			}
+		}
+		if want == "" {
+			continue
+		}
+		name, reason := f[0], f[3]
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			yml, err := os.ReadFile(filepath.Join(corpus, "public", name, "serverless.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "serverless.yml"), yml, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command("bash", filepath.Join(corpus, "stub-handlers.sh"), dir).CombinedOutput(); err != nil {
+				t.Fatalf("stub-handlers.sh: %v\n%s", err, out)
+			}
+			env := map[string]string{"AWS_REGION": "us-east-1"}
+			// As the corpus was run: sls package --stage dev --region us-east-1.
+			_, err = Load(context.Background(), Options{Dir: dir, Stage: "dev", Region: "us-east-1",
+				Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+			if err == nil {
+				t.Fatalf("Load accepted a service serverless v3 rejects with: %s", reason)
+			}
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("v3 said %q; Nimbus says %q, want it to mention %q", reason, err, want)
+			}
+			t.Logf("v3: %s\nnimbus: %s", reason, strings.ReplaceAll(err.Error(), dir, "$WORK"))
+		})
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no load-time rejection found in results/sls3.tsv")
+	}
 }
