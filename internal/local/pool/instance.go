@@ -43,6 +43,8 @@ type instance struct {
 
 	// pipes are the read ends of stdout and stderr.
 	pipes [2]*os.File
+	// pumped is signalled after the pumps handle a chunk of output.
+	pumped chan struct{}
 
 	captureMu sync.Mutex
 	capturing bool
@@ -54,7 +56,7 @@ func startInstance(f *function, l *runtimes.Launch, gen uint64) (*instance, erro
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{fn: f, gen: gen, srv: srv, exited: make(chan struct{})}
+	inst := &instance{fn: f, gen: gen, srv: srv, exited: make(chan struct{}), pumped: make(chan struct{}, 1)}
 	cmd := exec.Command(l.Path, l.Args...)
 	cmd.Dir = l.TaskRoot
 	env := make([]string, 0, len(f.env)+len(l.Env)+8)
@@ -120,6 +122,12 @@ func (inst *instance) pump(r io.ReadCloser) {
 			inst.captureLine(text)
 			inst.fn.p.log.line(inst.fn.prefix, string(text))
 		}
+		if br.Buffered() == 0 {
+			select {
+			case inst.pumped <- struct{}{}:
+			default:
+			}
+		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return
 		}
@@ -149,8 +157,19 @@ func (inst *instance) captureLine(text []byte) {
 // runtime wrote its output before posting the result, so whatever is still
 // in the pipes belongs to this invocation: wait (briefly) for the pumps.
 func (inst *instance) endCapture() []byte {
-	for i := 0; i < 200 && (unread(inst.pipes[0]) > 0 || unread(inst.pipes[1]) > 0); i++ {
-		time.Sleep(100 * time.Microsecond)
+	if unread(inst.pipes[0]) > 0 || unread(inst.pipes[1]) > 0 {
+		bound := time.NewTimer(20 * time.Millisecond)
+		for unread(inst.pipes[0]) > 0 || unread(inst.pipes[1]) > 0 {
+			select {
+			case <-inst.pumped:
+			case <-bound.C:
+			}
+			if !bound.Stop() {
+				break
+			}
+			bound.Reset(20 * time.Millisecond)
+		}
+		bound.Stop()
 	}
 	runtime.Gosched()
 	inst.captureMu.Lock()

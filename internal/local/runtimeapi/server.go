@@ -6,16 +6,19 @@
 // One Server belongs to exactly one instance process: the pool decides which
 // instance runs which invocation, so the server never routes, it only hands
 // the next dispatched Invocation to whoever long-polls /invocation/next.
+//
+// The server speaks a deliberately small HTTP/1.1 itself instead of using
+// net/http: every invocation costs two requests on this path, and a
+// runtime uses one keep-alive connection, so a connection loop with reused
+// buffers and no per-request goroutines or contexts is several times
+// cheaper.
 package runtimeapi
 
 import (
-	"context"
+	"bufio"
 	"errors"
-	"io"
 	"net"
-	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -59,14 +62,15 @@ func (inv *Invocation) Done() <-chan Outcome { return inv.done }
 
 // Server is the Runtime API endpoint of one instance.
 type Server struct {
-	ln   net.Listener
-	http *http.Server
+	ln net.Listener
 
 	queue chan *Invocation
 
-	mu       sync.Mutex
-	current  *Invocation
-	polled   bool
+	mu      sync.Mutex
+	current *Invocation
+	polled  bool
+	conns   map[net.Conn]struct{}
+
 	initErr  chan Outcome
 	closed   chan struct{}
 	closeOne sync.Once
@@ -85,14 +89,9 @@ func Listen() (*Server, error) {
 		initErr: make(chan Outcome, 1),
 		closed:  make(chan struct{}),
 		ready:   make(chan struct{}),
+		conns:   map[net.Conn]struct{}{},
 	}
-	s.http = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		// Runtimes hold /next open for as long as the instance is idle.
-		IdleTimeout: 0,
-	}
-	go s.http.Serve(ln)
+	go s.accept()
 	return s, nil
 }
 
@@ -110,10 +109,13 @@ func (s *Server) InitError() <-chan Outcome { return s.initErr }
 // invocation at a time; dispatching while one is pending returns an error.
 func (s *Server) Dispatch(inv *Invocation) error {
 	select {
-	case s.queue <- inv:
-		return nil
 	case <-s.closed:
 		return errors.New("runtime API server closed")
+	default:
+	}
+	select {
+	case s.queue <- inv:
+		return nil
 	default:
 		return errors.New("instance already has a pending invocation")
 	}
@@ -136,15 +138,37 @@ func (s *Server) Abandon(inv *Invocation) {
 	}
 }
 
-// Close stops the server; pending polls return 500 so the runtime exits.
+// Close stops the server: the listener and every connection close, and a
+// pending poll ends.
 func (s *Server) Close() error {
 	s.closeOne.Do(func() { close(s.closed) })
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if err := s.http.Shutdown(ctx); err != nil {
-		return s.http.Close()
+	err := s.ln.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
 	}
-	return nil
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Server) accept() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		select {
+		case <-s.closed:
+			s.mu.Unlock()
+			c.Close()
+			return
+		default:
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		go s.serveConn(c)
+	}
 }
 
 const (
@@ -154,66 +178,75 @@ const (
 	initErrURL = prefix + "init/error"
 )
 
-// Header names are set as canonical map keys directly: it skips
-// canonicalisation on the hot path.
-const (
-	hRequestID = "Lambda-Runtime-Aws-Request-Id"
-	hDeadline  = "Lambda-Runtime-Deadline-Ms"
-	hARN       = "Lambda-Runtime-Invoked-Function-Arn"
-	hTrace     = "Lambda-Runtime-Trace-Id"
-	hClientCtx = "Lambda-Runtime-Client-Context"
-	hCognito   = "Lambda-Runtime-Cognito-Identity"
-	hErrType   = "Lambda-Runtime-Function-Error-Type"
-)
-
-var (
-	jsonType   = []string{"application/json"}
-	acceptedOK = []byte(`{"status":"OK"}`)
-)
-
-// ServeHTTP routes the four Runtime API calls without a mux: the paths are
-// fixed and this is the benchmarked path.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
-	switch {
-	case path == nextPath:
-		if r.Method != http.MethodGet {
-			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "method not allowed")
+// serveConn runs requests on one keep-alive connection until it closes.
+func (s *Server) serveConn(c net.Conn) {
+	defer func() {
+		c.Close()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	cn := &conn{
+		br: bufio.NewReaderSize(c, 16*1024),
+		bw: bufio.NewWriterSize(c, 16*1024),
+	}
+	for {
+		req, err := cn.readRequest()
+		if err != nil {
+			if he, ok := err.(*httpError); ok {
+				cn.writeJSON(he.status, errorDoc(he.errType, he.msg), true)
+				cn.bw.Flush()
+			}
 			return
 		}
-		s.next(w, r)
-	case strings.HasPrefix(path, invocPfx):
-		if r.Method != http.MethodPost {
-			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "method not allowed")
+		keep := s.handle(cn, req)
+		if err := cn.bw.Flush(); err != nil || !keep || req.close {
 			return
 		}
-		rest := path[len(invocPfx):]
-		slash := strings.IndexByte(rest, '/')
-		if slash < 0 {
-			writeError(w, http.StatusNotFound, "NotFound", "unknown Runtime API path")
-			return
-		}
-		id, verb := rest[:slash], rest[slash+1:]
-		switch verb {
-		case "response":
-			s.post(w, r, id, false)
-		case "error":
-			s.post(w, r, id, true)
-		default:
-			writeError(w, http.StatusNotFound, "NotFound", "unknown Runtime API path")
-		}
-	case path == initErrURL:
-		if r.Method != http.MethodPost {
-			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "method not allowed")
-			return
-		}
-		s.initError(w, r)
-	default:
-		writeError(w, http.StatusNotFound, "NotFound", "unknown Runtime API path")
 	}
 }
 
-func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+// handle answers one request; false closes the connection.
+func (s *Server) handle(cn *conn, req *request) bool {
+	path := req.path
+	switch {
+	case path == nextPath:
+		if req.method != "GET" {
+			return cn.fail(405, "MethodNotAllowed", "method not allowed")
+		}
+		return s.next(cn)
+	case len(path) > len(invocPfx) && path[:len(invocPfx)] == invocPfx:
+		if req.method != "POST" {
+			return cn.fail(405, "MethodNotAllowed", "method not allowed")
+		}
+		rest := path[len(invocPfx):]
+		for i := 0; i < len(rest); i++ {
+			if rest[i] == '/' {
+				switch rest[i+1:] {
+				case "response":
+					return s.post(cn, req, rest[:i], false)
+				case "error":
+					return s.post(cn, req, rest[:i], true)
+				}
+				break
+			}
+		}
+	case path == initErrURL:
+		if req.method != "POST" {
+			return cn.fail(405, "MethodNotAllowed", "method not allowed")
+		}
+		return s.initError(cn, req)
+	}
+	if err := cn.discardBody(req); err != nil {
+		return false
+	}
+	return cn.fail(404, "NotFound", "unknown Runtime API path "+path)
+}
+
+func (s *Server) next(cn *conn) bool {
 	s.mu.Lock()
 	if !s.polled {
 		s.polled = true
@@ -223,83 +256,70 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	var inv *Invocation
 	select {
 	case inv = <-s.queue:
-	case <-r.Context().Done():
-		return
 	case <-s.closed:
-		writeError(w, http.StatusInternalServerError, "ServiceShutdown", "instance is shutting down")
-		return
+		cn.writeJSON(500, errorDoc("ServiceShutdown", "instance is shutting down"), true)
+		return false
 	}
 	s.mu.Lock()
 	s.current = inv
 	s.mu.Unlock()
-	h := w.Header()
-	h[hRequestID] = []string{inv.RequestID}
-	h[hDeadline] = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
-	h[hARN] = []string{inv.FunctionARN}
-	if inv.TraceID != "" {
-		h[hTrace] = []string{inv.TraceID}
-	}
-	if inv.ClientContext != "" {
-		h[hClientCtx] = []string{inv.ClientContext}
-	}
-	if inv.CognitoIdentity != "" {
-		h[hCognito] = []string{inv.CognitoIdentity}
-	}
-	h["Content-Type"] = jsonType
-	h["Content-Length"] = []string{strconv.Itoa(len(inv.Payload))}
-	w.WriteHeader(http.StatusOK)
-	w.Write(inv.Payload)
+	cn.writeInvocation(inv)
+	return true
 }
 
-func (s *Server) post(w http.ResponseWriter, r *http.Request, id string, failed bool) {
+func (s *Server) post(cn *conn, req *request, id string, failed bool) bool {
 	s.mu.Lock()
 	inv := s.current
 	if inv == nil || inv.RequestID != id {
 		s.mu.Unlock()
-		io.Copy(io.Discard, r.Body)
-		writeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
-		return
+		if err := cn.discardBody(req); err != nil {
+			return false
+		}
+		return cn.fail(400, "InvalidRequestID", "Invalid request ID")
 	}
 	s.current = nil
 	s.mu.Unlock()
 
-	body, tooLarge, err := readBody(r)
-	if err != nil {
-		inv.done <- errorOutcome("Runtime.ResponseReadError", "could not read the runtime's response: "+err.Error())
-		writeError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
-		return
-	}
-	if tooLarge {
+	body, err := cn.readBody(req)
+	if err == errTooLarge {
 		inv.done <- errorOutcome("Function.ResponseSizeTooLarge",
 			"Response payload size exceeded maximum allowed payload size ("+strconv.Itoa(MaxResponseSize)+" bytes).")
-		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-			"Exceeded maximum allowed payload size ("+strconv.Itoa(MaxResponseSize)+" bytes).")
-		return
+		cn.writeJSON(413, errorDoc("RequestEntityTooLarge",
+			"Exceeded maximum allowed payload size ("+strconv.Itoa(MaxResponseSize)+" bytes)."), true)
+		return false
+	}
+	if err != nil {
+		inv.done <- errorOutcome("Runtime.ResponseReadError", "could not read the runtime's response: "+err.Error())
+		return false
 	}
 	out := Outcome{Payload: body, Failed: failed}
 	if failed {
-		out.ErrorType = r.Header.Get(hErrType)
+		out.ErrorType = req.errorType
 		if len(body) == 0 {
 			out.Payload = errorDoc(firstNonEmpty(out.ErrorType, "Runtime.Unknown"), "Unknown application error occurred")
 		}
-	} else if r.Trailer != nil && r.Trailer.Get(hErrType) != "" {
+	} else if req.trailerErrorType != "" {
 		// aws-lambda-go streams responses and reports mid-stream failures
 		// in trailers.
 		out.Failed = true
-		out.ErrorType = r.Trailer.Get(hErrType)
-		if doc := r.Trailer.Get("Lambda-Runtime-Function-Error-Body"); doc != "" {
-			out.Payload = decodeTrailerBody(doc)
+		out.ErrorType = req.trailerErrorType
+		if req.trailerErrorBody != "" {
+			out.Payload = decodeTrailerBody(req.trailerErrorBody)
 		} else {
 			out.Payload = errorDoc(out.ErrorType, "the function failed while streaming its response")
 		}
 	}
 	inv.done <- out
-	writeAccepted(w)
+	cn.writeAccepted()
+	return true
 }
 
-func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
-	body, _, _ := readBody(r)
-	out := Outcome{Payload: body, Failed: true, ErrorType: r.Header.Get(hErrType)}
+func (s *Server) initError(cn *conn, req *request) bool {
+	body, err := cn.readBody(req)
+	if err != nil && err != errTooLarge {
+		return false
+	}
+	out := Outcome{Payload: body, Failed: true, ErrorType: req.errorType}
 	if len(body) == 0 {
 		out.Payload = errorDoc(firstNonEmpty(out.ErrorType, "Runtime.Unknown"), "Unknown init error")
 	}
@@ -307,41 +327,8 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
 	case s.initErr <- out:
 	default:
 	}
-	writeAccepted(w)
-}
-
-// readBody reads at most MaxResponseSize bytes, sized by Content-Length when
-// the runtime sent one so the common case allocates once.
-func readBody(r *http.Request) (body []byte, tooLarge bool, err error) {
-	if r.ContentLength > MaxResponseSize {
-		io.Copy(io.Discard, r.Body)
-		return nil, true, nil
-	}
-	if r.ContentLength >= 0 {
-		body = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, body)
-		return body, false, err
-	}
-	body, err = io.ReadAll(io.LimitReader(r.Body, MaxResponseSize+1))
-	if len(body) > MaxResponseSize {
-		io.Copy(io.Discard, r.Body)
-		return nil, true, nil
-	}
-	return body, false, err
-}
-
-func writeAccepted(w http.ResponseWriter) {
-	h := w.Header()
-	h["Content-Type"] = jsonType
-	h["Content-Length"] = []string{"15"}
-	w.WriteHeader(http.StatusAccepted)
-	w.Write(acceptedOK)
-}
-
-func writeError(w http.ResponseWriter, code int, errType, msg string) {
-	w.Header()["Content-Type"] = jsonType
-	w.WriteHeader(code)
-	w.Write(errorDoc(errType, msg))
+	cn.writeAccepted()
+	return true
 }
 
 func errorOutcome(errType, msg string) Outcome {

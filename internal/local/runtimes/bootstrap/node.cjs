@@ -3,7 +3,7 @@
 // LAMBDA_TASK_ROOT and posts the result, the way the managed nodejs
 // runtimes do. CommonJS and ES modules, async and callback handlers.
 'use strict';
-const http = require('http');
+const net = require('net');
 const path = require('path');
 const fs = require('fs');
 const url = require('url');
@@ -12,7 +12,6 @@ const util = require('util');
 const api = process.env.AWS_LAMBDA_RUNTIME_API;
 const [apiHost, apiPort] = api.split(':');
 const base = '/2018-06-01/runtime';
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const taskRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
 const handlerSpec = process.env._HANDLER || '';
 
@@ -32,18 +31,78 @@ function patchConsole() {
   }
 }
 
-function request(method, p, body, headers) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: apiHost, port: apiPort, path: base + p, method, agent, headers: headers || {} }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
+// RuntimeClient speaks HTTP/1.1 to the Runtime API over one raw keep-alive
+// socket. The loop is strictly sequential, so one request is in flight at a
+// time; this avoids the cost of Node's general-purpose http client on the
+// hot path.
+class RuntimeClient {
+  constructor(host, port) {
+    this.host = host;
+    this.port = Number(port);
+    this.sock = null;
+    this.buf = null;
+    this.pending = null;
+  }
+
+  connect() {
+    const sock = net.connect({ host: this.host, port: this.port });
+    sock.setNoDelay(true);
+    sock.on('data', (chunk) => {
+      this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+      this.parse();
     });
-    req.on('error', reject);
-    if (body !== undefined) req.end(body); else req.end();
-  });
+    const fail = (err) => {
+      if (this.sock === sock) this.sock = null;
+      this.buf = null;
+      const p = this.pending;
+      this.pending = null;
+      if (p) p.reject(err || new Error('Runtime API connection closed'));
+    };
+    sock.on('error', fail);
+    sock.on('close', () => fail());
+    this.sock = sock;
+  }
+
+  request(method, p, body, headers) {
+    if (!this.sock) this.connect();
+    let head = `${method} ${base}${p} HTTP/1.1\r\nHost: ${api}\r\n`;
+    for (const [k, v] of Object.entries(headers || {})) head += `${k}: ${v}\r\n`;
+    const payload = body === undefined ? null : Buffer.isBuffer(body) ? body : Buffer.from(body);
+    head += `Content-Length: ${payload ? payload.length : 0}\r\n\r\n`;
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      if (payload) this.sock.write(Buffer.concat([Buffer.from(head, 'latin1'), payload]));
+      else this.sock.write(head, 'latin1');
+    });
+  }
+
+  parse() {
+    const buf = this.buf;
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0 || !this.pending) return;
+    const lines = buf.toString('latin1', 0, end).split('\r\n');
+    const status = Number(lines[0].split(' ')[1]);
+    const headers = {};
+    for (let i = 1; i < lines.length; i++) {
+      const c = lines[i].indexOf(':');
+      if (c > 0) headers[lines[i].slice(0, c).trim().toLowerCase()] = lines[i].slice(c + 1).trim();
+    }
+    const len = Number(headers['content-length'] || 0);
+    if (buf.length < end + 4 + len) return;
+    const body = buf.subarray(end + 4, end + 4 + len);
+    this.buf = buf.length > end + 4 + len ? buf.subarray(end + 4 + len) : null;
+    const p = this.pending;
+    this.pending = null;
+    if (headers.connection === 'close') {
+      this.sock.destroy();
+      this.sock = null;
+    }
+    p.resolve({ status, headers, body });
+  }
 }
+
+const client = new RuntimeClient(apiHost, apiPort);
+const request = (method, p, body, headers) => client.request(method, p, body, headers);
 
 function errorDoc(err) {
   if (err instanceof Error) {
@@ -62,8 +121,7 @@ function postError(p, err, type) {
   const body = JSON.stringify(doc);
   return request('POST', p, body, {
     'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-    'Lambda-Runtime-Function-Error-Type': type || doc.errorType,
+        'Lambda-Runtime-Function-Error-Type': type || doc.errorType,
   });
 }
 
@@ -176,8 +234,7 @@ async function main() {
     }
     const body = JSON.stringify(doc);
     await request('POST', '/init/error', body, {
-      'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body),
-      'Lambda-Runtime-Function-Error-Type': type,
+      'Content-Type': 'application/json',       'Lambda-Runtime-Function-Error-Type': type,
     }).catch(() => {});
     process.exit(1);
   }
@@ -199,8 +256,7 @@ async function main() {
       const result = await invoke(handler, event, makeContext(next.headers));
       const body = result === undefined ? 'null' : JSON.stringify(result);
       await request('POST', `/invocation/${id}/response`, body, {
-        'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body),
-      });
+        'Content-Type': 'application/json',       });
     } catch (e) {
       console.error(e && e.stack ? `Invoke Error \t${JSON.stringify(errorDoc(e))}` : String(e));
       await postError(`/invocation/${id}/error`, e);
