@@ -113,23 +113,37 @@ func (r *resolver) collect() diag.Diagnostics {
 // with variables.
 func (r *resolver) register(n *config.Node, keys []string, path config.Path, nest int, ds *diag.Diagnostics) []*prop {
 	var added []*prop
-	var walk func(n *config.Node, keys []string, path config.Path)
-	walk = func(n *config.Node, keys []string, path config.Path) {
+	// keys and path grow and shrink along the walk; a prop gets copies,
+	// so strings without variables cost no allocation.
+	keys = append([]string(nil), keys...)
+	// index[i] says keys[i] is a list index; the config.Path is only built
+	// for a prop, as boxing every key would allocate.
+	index := make([]bool, 0, 16)
+	for _, e := range path {
+		_, isInt := e.(int)
+		index = append(index, isInt)
+	}
+	var walk func(n *config.Node)
+	walk = func(n *config.Node) {
 		switch n.Kind {
 		case config.Map:
 			for _, pr := range n.Pairs {
-				walk(pr.Value, appendKey(keys, pr.Key), path.Child(pr.Key))
+				keys, index = append(keys, pr.Key), append(index, false)
+				walk(pr.Value)
+				keys, index = keys[:len(keys)-1], index[:len(index)-1]
 			}
 		case config.Seq:
 			for i, it := range n.Items {
-				walk(it, appendKey(keys, strconv.Itoa(i)), path.Child(i))
+				keys, index = append(keys, strconv.Itoa(i)), append(index, true)
+				walk(it)
+				keys, index = keys[:len(keys)-1], index[:len(index)-1]
 			}
 		case config.String:
 			s := n.Value.(string)
 			vars, err := parseVariables(s)
 			if err != nil {
 				if ds != nil {
-					ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: n.Pos, Path: path.String(),
+					ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: n.Pos, Path: toPath(keys, index).String(),
 						Summary: "variable syntax error: " + err.Error()})
 				}
 				return
@@ -137,26 +151,45 @@ func (r *resolver) register(n *config.Node, keys []string, path config.Path, nes
 			if vars == nil {
 				return
 			}
-			p := &prop{key: strings.Join(keys, "\x00"), keys: keys, path: path, holder: n, text: s, vars: vars, nest: nest}
+			pk := append([]string(nil), keys...)
+			pp := toPath(keys, index)
+			p := &prop{key: strings.Join(pk, "\x00"), keys: pk, path: pp, holder: n, text: s, vars: vars, nest: nest}
 			r.props[p.key] = p
 			r.order = append(r.order, p)
 			r.adjustUnder(p, 1)
 			added = append(added, p)
 		}
 	}
-	walk(n, keys, path)
+	walk(n)
 	return added
 }
 
-func appendKey(keys []string, k string) []string {
-	out := make([]string, len(keys), len(keys)+1)
-	copy(out, keys)
-	return append(out, k)
+func toPath(keys []string, index []bool) config.Path {
+	p := make(config.Path, len(keys))
+	for i, k := range keys {
+		if index[i] {
+			p[i], _ = strconv.Atoi(k)
+		} else {
+			p[i] = k
+		}
+	}
+	return p
 }
 
+// adjustUnder counts p in every proper prefix of its key; the prefixes are
+// substrings of p.key, so this allocates nothing.
 func (r *resolver) adjustUnder(p *prop, delta int) {
-	for i := 0; i < len(p.keys); i++ {
-		r.under[strings.Join(p.keys[:i], "\x00")] += delta
+	if len(p.keys) == 0 {
+		return
+	}
+	r.under[""] += delta
+	end := 0
+	for i := 0; i < len(p.keys)-1; i++ {
+		if i > 0 {
+			end++ // the separator
+		}
+		end += len(p.keys[i])
+		r.under[p.key[:end]] += delta
 	}
 }
 
