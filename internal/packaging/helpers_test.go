@@ -12,6 +12,7 @@ import (
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/service"
+	"github.com/nimbusfw/nimbus/internal/variables"
 )
 
 // fixtureFile is one file (or symlink, when Link is set) of a test service.
@@ -58,17 +59,28 @@ func newService(t testing.TB, yml string, files ...fixtureFile) *service.Service
 	return loadService(t, dir)
 }
 
+// loadService reads and resolves dir's serverless.yml for stage dev in
+// us-east-1 with no environment variables, as the corpus was recorded.
 func loadService(t testing.TB, dir string) *service.Service {
 	t.Helper()
 	path, ds := config.FindServiceFile(dir, "")
 	if ds.HasErrors() {
 		t.Fatal(ds.Err())
 	}
-	root, ds := config.ParseFile(path, "serverless.yml", diag.NewSources())
+	src := diag.NewSources()
+	root, ds := config.ParseFile(path, "serverless.yml", src)
 	if ds.HasErrors() {
 		t.Fatal(ds.Err())
 	}
-	return service.New(root, dir, path, map[string]string{})
+	opts := map[string]string{"stage": "dev", "region": "us-east-1"}
+	resolved, ds := variables.Resolve(context.Background(), root, variables.Options{
+		Dir: dir, ConfigFile: "serverless.yml", CLIOptions: opts, Sources: src,
+		Env: func(string) (string, bool) { return "", false }, InstanceID: "1",
+	})
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	return service.New(resolved, dir, path, opts)
 }
 
 // mustPackage packages into <service>/.serverless and fails on errors.
