@@ -57,7 +57,7 @@ func compileNewS3Buckets(c *Context) {
 		if v != nil && v.Kind == config.Map {
 			b := v.Get("bucket")
 			if b != nil && (b.Kind == config.Map || b.Kind == config.Seq) {
-				c.Diags.Errorf(b.Pos, valuePath(fe, "bucket"),
+				c.Diags.Errorf(eventPos(fe, "bucket"), valuePath(fe, "bucket"),
 					`When specifying "s3.bucket" with CloudFormation intrinsic function, you need to specify that the bucket is existing via "existing: true" property.`)
 				continue
 			}

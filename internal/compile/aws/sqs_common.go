@@ -323,11 +323,15 @@ func eventPath(fe FunctionEvent) string {
 func valuePath(fe FunctionEvent, key string) string { return eventPath(fe) + "." + key }
 
 // eventPos is the best position for a diagnostic about a setting of an
-// event: the setting itself when present, else the event.
+// event: the value of a scalar setting, the key of a block (whose value
+// starts on a later line), else the event itself.
 func eventPos(fe FunctionEvent, key string) diag.Pos {
 	if key != "" {
-		if n := fe.Event.Value.Get(key); n != nil {
-			return n.Pos
+		if p := fe.Event.Value.Pair(key); p != nil {
+			if p.Value != nil && p.Value.IsScalar() {
+				return p.Value.Pos
+			}
+			return p.KeyPos
 		}
 	}
 	if fe.Event.Value != nil {
