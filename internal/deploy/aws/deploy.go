@@ -83,7 +83,7 @@ func Deploy(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions) (*De
 		if !changed {
 			res.Skipped = true
 			res.Stack = st
-			res.Outputs = StackOutputs(st)
+			res.Outputs = outputsOf(ctx, c, b, st)
 			return res, nil
 		}
 	}
@@ -104,6 +104,7 @@ func Deploy(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions) (*De
 
 	rep.Step("Updating CloudFormation stack " + b.StackName)
 	since := time.Now().Add(-time.Second)
+	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
 	changed, err := updateStack(ctx, c, b, templateURL, rep)
 	if err != nil {
 		var sf *StackFailure
@@ -116,7 +117,7 @@ func Deploy(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions) (*De
 	}
 	res.NoStackUpdate = !changed
 	if changed {
-		if st, err = waitForStack(ctx, c.CloudFormation, b.StackName, since, rep); err != nil {
+		if st, err = waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep); err != nil {
 			var sf *StackFailure
 			if errors.As(err, &sf) {
 				removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
@@ -127,7 +128,7 @@ func Deploy(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions) (*De
 		return nil, err
 	}
 	res.Stack = st
-	res.Outputs = StackOutputs(st)
+	res.Outputs = outputsOf(ctx, c, b, st)
 	if err := pruneDeployments(ctx, c.S3, b, bucket); err != nil {
 		rep.Step("Warning: could not remove old deployment artifacts: " + err.Error())
 	}
@@ -152,7 +153,7 @@ func readyStack(ctx context.Context, cf CloudFormation, name string, rep Reporte
 		return nil, nil
 	case strings.HasSuffix(status, "_IN_PROGRESS"):
 		rep.Step(fmt.Sprintf("Stack %s is busy (%s): waiting for it to finish", name, status))
-		st, err = waitForStack(ctx, cf, name, time.Now(), NopReporter{})
+		st, err = waitForStack(ctx, cf, name, time.Now(), nil, NopReporter{})
 		var sf *StackFailure
 		if err != nil && !errors.As(err, &sf) {
 			return nil, err
@@ -222,7 +223,7 @@ func createStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) (*cft
 			return nil, err
 		}
 	}
-	return waitForStack(ctx, c.CloudFormation, b.StackName, since, rep)
+	return waitForStack(ctx, c.CloudFormation, b.StackName, since, nil, rep)
 }
 
 // updateStack applies the uploaded template; it reports false when
@@ -470,4 +471,13 @@ func parallel(ctx context.Context, n, limit int, fn func(i int) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// outputsOf returns the stack outputs, with endpoints derived from the API
+// resources when the stack reports none.
+func outputsOf(ctx context.Context, c *Clients, b *Bundle, st *cftypes.Stack) map[string]string {
+	if info, err := Info(ctx, c, b); err == nil {
+		return info.Outputs
+	}
+	return StackOutputs(st)
 }

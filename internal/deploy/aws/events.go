@@ -80,10 +80,22 @@ func terminal(status string) (done, ok bool) {
 	return true, false
 }
 
-// waitForStack polls the stack until its status is terminal, reporting
-// every new stack event since `since`. It returns the final stack.
-func waitForStack(ctx context.Context, cf CloudFormation, stack string, since time.Time, rep Reporter) (*cftypes.Stack, error) {
+// seenEvents records the IDs of a stack's current events, so waiting after
+// the next operation reports only what that operation caused (event
+// timestamps alone are too coarse: several operations share a second).
+func seenEvents(ctx context.Context, cf CloudFormation, stack string) map[string]bool {
 	seen := map[string]bool{}
+	newEvents(ctx, cf, stack, time.Time{}, seen)
+	return seen
+}
+
+// waitForStack polls the stack until its status is terminal, reporting
+// every stack event after since that is not in seen (nil: none seen). It
+// returns the final stack.
+func waitForStack(ctx context.Context, cf CloudFormation, stack string, since time.Time, seen map[string]bool, rep Reporter) (*cftypes.Stack, error) {
+	if seen == nil {
+		seen = map[string]bool{}
+	}
 	var failures []StackEvent
 	interval := minPollInterval
 	for {
@@ -136,7 +148,7 @@ func newEvents(ctx context.Context, cf CloudFormation, stack string, since time.
 		older := false
 		for _, e := range resp.StackEvents {
 			ts := aws.ToTime(e.Timestamp)
-			if ts.Before(since) {
+			if !since.IsZero() && ts.Before(since) {
 				older = true
 				continue
 			}
@@ -147,7 +159,7 @@ func newEvents(ctx context.Context, cf CloudFormation, stack string, since time.
 			}
 			seen[id] = true
 			out = append(out, StackEvent{
-				Time: ts, Elapsed: ts.Sub(since), LogicalID: str(e.LogicalResourceId), Type: str(e.ResourceType),
+				Time: ts, Elapsed: elapsedSince(ts, since), LogicalID: str(e.LogicalResourceId), Type: str(e.ResourceType),
 				Status: string(e.ResourceStatus), Reason: str(e.ResourceStatusReason), PhysicalID: str(e.PhysicalResourceId),
 			})
 		}
@@ -182,4 +194,11 @@ func StackOutputs(st *cftypes.Stack) map[string]string {
 		out[str(o.OutputKey)] = str(o.OutputValue)
 	}
 	return out
+}
+
+func elapsedSince(t, since time.Time) time.Duration {
+	if since.IsZero() || t.Before(since) {
+		return 0
+	}
+	return t.Sub(since)
 }

@@ -110,12 +110,13 @@ func Rollback(ctx context.Context, c *Clients, b *Bundle, timestamp int64, rep R
 	rb.Template = template
 	rep.Step(fmt.Sprintf("Rolling back %s to deployment %d", b.StackName, timestamp))
 	since := time.Now().Add(-time.Second)
+	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
 	changed, err := updateStack(ctx, c, &rb, c.TemplateURL(bucket, target.Dir+"/"+CompiledTemplateFile), rep)
 	if err != nil {
 		return nil, err
 	}
 	if changed {
-		if _, err := waitForStack(ctx, c.CloudFormation, b.StackName, since, rep); err != nil {
+		if _, err := waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep); err != nil {
 			return nil, err
 		}
 	}
@@ -143,12 +144,13 @@ func Remove(ctx context.Context, c *Clients, b *Bundle, rep Reporter) error {
 	}
 	rep.Step("Removing CloudFormation stack " + b.StackName)
 	since := time.Now().Add(-time.Second)
+	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
 	if _, err := c.CloudFormation.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(b.StackName), RoleARN: roleARN(b)}); err != nil {
 		return CredentialsError(err)
 	}
 	// Poll by name: a deleted stack looked up by ID may come back on some
 	// emulators, and by name it simply disappears.
-	st, err = waitForStack(ctx, c.CloudFormation, b.StackName, since, rep)
+	st, err = waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep)
 	if err != nil {
 		return err
 	}
@@ -224,6 +226,7 @@ func Info(ctx context.Context, c *Clients, b *Bundle) (*StackInfo, error) {
 		return nil, err
 	}
 	info := &StackInfo{Stack: b.StackName, Status: string(st.StackStatus), Outputs: StackOutputs(st)}
+	defer func() { deriveEndpoints(info.Outputs, info.Resources, b.Region, b.Stage) }()
 	var token *string
 	for {
 		resp, err := c.CloudFormation.ListStackResources(ctx, &cloudformation.ListStackResourcesInput{StackName: aws.String(b.StackName), NextToken: token})
@@ -240,5 +243,24 @@ func Info(ctx context.Context, c *Clients, b *Bundle) (*StackInfo, error) {
 			return info, nil
 		}
 		token = resp.NextToken
+	}
+}
+
+// deriveEndpoints fills the endpoint outputs from the API resources when
+// the stack has no computed outputs (emulators that skip them on change
+// sets), using the URL forms API Gateway documents.
+func deriveEndpoints(outputs map[string]string, resources []StackResource, region, stage string) {
+	for _, r := range resources {
+		if r.PhysicalID == "" {
+			continue
+		}
+		switch {
+		case r.LogicalID == "ApiGatewayRestApi" && outputs["ServiceEndpoint"] == "":
+			outputs["ServiceEndpoint"] = fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com/%s", r.PhysicalID, region, stage)
+		case r.LogicalID == "HttpApi" && outputs["HttpApiUrl"] == "":
+			outputs["HttpApiUrl"] = fmt.Sprintf("https://%s.execute-api.%s.amazonaws.com", r.PhysicalID, region)
+		case r.LogicalID == "WebsocketsApi" && outputs["ServiceEndpointWebsocket"] == "":
+			outputs["ServiceEndpointWebsocket"] = fmt.Sprintf("wss://%s.execute-api.%s.amazonaws.com/%s", r.PhysicalID, region, stage)
+		}
 	}
 }

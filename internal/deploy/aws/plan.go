@@ -85,8 +85,23 @@ func MakePlan(ctx context.Context, c *Clients, b *Bundle, functions []FunctionAr
 		for id, r := range t.Resources {
 			plan.Resources = append(plan.Resources, ResourceChange{Action: "Add", LogicalID: id, Type: r.Type, IAM: isIAM(r.Type)})
 		}
-	} else if plan.Resources, err = changeSetPreview(ctx, c, b, st); err != nil {
-		return nil, err
+	} else {
+		// Deploy would be skipped: the plan is empty, whatever a change set
+		// would say about the new artifact directory's S3 keys.
+		bucket, err := deploymentBucket(ctx, c, b, st)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := CheckForChanges(ctx, c, b, bucket)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			return plan, nil
+		}
+		if plan.Resources, err = changeSetPreview(ctx, c, b, st); err != nil {
+			return nil, err
+		}
 	}
 	sort.Slice(plan.Resources, func(i, j int) bool {
 		a, b := plan.Resources[i], plan.Resources[j]

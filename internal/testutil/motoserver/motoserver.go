@@ -14,6 +14,14 @@ import (
 	"time"
 )
 
+// T is the part of testing.TB the helpers use, so testscript commands can
+// call them too.
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
 var (
 	once     sync.Once
 	endpoint string
@@ -25,7 +33,7 @@ var (
 // loopback port the first time. Without moto_server the test is skipped, or
 // fails when NIMBUS_REQUIRE_MOTO=1 (as in CI). NIMBUS_MOTO_ENDPOINT points
 // at an already running server instead.
-func Endpoint(t testing.TB) string {
+func Endpoint(t T) string {
 	t.Helper()
 	once.Do(start)
 	if startErr != nil {
@@ -39,19 +47,7 @@ func Endpoint(t testing.TB) string {
 
 // Env returns environment variables that point the AWS SDK at moto with
 // fake credentials.
-func Env(t testing.TB) []string {
-	ep := Endpoint(t)
-	return []string{
-		"AWS_ENDPOINT_URL=" + ep,
-		"AWS_ACCESS_KEY_ID=testing",
-		"AWS_SECRET_ACCESS_KEY=testing",
-		"AWS_REGION=us-east-1",
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-	}
-}
+func Env(t T) []string { return EnvFor(Endpoint(t)) }
 
 // Setenv applies Env to the current process for the duration of the test.
 func Setenv(t testing.TB) string {
@@ -67,7 +63,7 @@ func Setenv(t testing.TB) string {
 }
 
 // Reset clears every resource in moto.
-func Reset(t testing.TB) {
+func Reset(t T) {
 	t.Helper()
 	ep := Endpoint(t)
 	resp, err := http.Post(ep+"/moto-api/reset", "application/json", nil)
@@ -82,36 +78,69 @@ func start() {
 		endpoint = ep
 		return
 	}
+	endpoint, proc, startErr = launch()
+}
+
+// launch starts a moto_server on a free loopback port and waits until it
+// answers.
+func launch() (string, *exec.Cmd, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		startErr = err
-		return
+		return "", nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		startErr = err
-		return
+		return "", nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	proc = exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	proc.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
-	if err := proc.Start(); err != nil {
-		startErr = err
-		return
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
 	}
-	endpoint = fmt.Sprintf("http://127.0.0.1:%d", port)
+	ep := fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(endpoint + "/moto-api/")
+		resp, err := http.Get(ep + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
-			return
+			return ep, cmd, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	proc.Process.Kill()
-	startErr = fmt.Errorf("moto_server did not answer on %s within 60s", endpoint)
+	cmd.Process.Kill()
+	cmd.Wait()
+	return "", nil, fmt.Errorf("moto_server did not answer on %s within 60s", ep)
+}
+
+// StartDedicated starts a moto_server of its own for a caller that runs in
+// parallel with others (moto state is global to a server, and resets would
+// collide). The returned stop function kills it.
+func StartDedicated(t T) (endpoint string, stop func()) {
+	t.Helper()
+	ep, cmd, err := launch()
+	if err != nil {
+		if os.Getenv("NIMBUS_REQUIRE_MOTO") == "1" {
+			t.Fatalf("moto_server: %v", err)
+		}
+		t.Skipf("moto_server not available: %v", err)
+	}
+	return ep, func() { cmd.Process.Kill(); cmd.Wait() }
+}
+
+// EnvFor is Env for a given endpoint.
+func EnvFor(ep string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + ep,
+		"AWS_ACCESS_KEY_ID=testing",
+		"AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_REGION=us-east-1",
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}
 }
 
 // Stop ends the server started by this process, if any. Call it from
