@@ -50,6 +50,18 @@ type remoteResult struct {
 // lookup returns the cached result of k, or registers k for the next batch
 // of parallel fetches and reports the variable as waiting.
 func (c *call) lookup(k remoteKey) (*remoteResult, error) {
+	if !c.r.profileKnown {
+		// --aws-profile, else provider.profile, picks the credentials.
+		c.r.profile = c.r.opts.AWSProfile
+		if c.r.profile == "" {
+			n, err := c.r.property(c.p, []string{"provider", "profile"})
+			if err != nil {
+				return nil, err
+			}
+			c.r.profile = n.Scalar0()
+		}
+		c.r.profileKnown = true
+	}
 	c.r.remoteMu.Lock()
 	res, ok := c.r.remote[k]
 	if !ok {
@@ -128,7 +140,7 @@ func (r *resolver) awsClient() (AWS, error) {
 		if r.aws != nil {
 			return
 		}
-		r.aws, r.awsErr = newSDKClient(r.ctx, r.opts.AWSProfile)
+		r.aws, r.awsErr = newSDKClient(r.ctx, r.profile)
 	})
 	return r.aws, r.awsErr
 }

@@ -39,9 +39,12 @@ type prop struct {
 	vars         []*varRef
 	sourceValues []string
 	nest         int
-	state        propState
-	err          *failure
-	block        *blockage
+	// used lists the sources the value came through, directly or through
+	// the properties it depends on (see checkEarlyProperties).
+	used  map[string]bool
+	state propState
+	err   *failure
+	block *blockage
 }
 
 // failure is an unrecoverable resolution error. Several properties can share
@@ -85,7 +88,11 @@ type resolver struct {
 	wanted   map[remoteKey]struct{}
 	aws      AWS
 	awsErr   error
-	awsOnce  sync.Once
+	// profile is the AWS profile for the SDK client, known once the first
+	// remote lookup resolved provider.profile.
+	profile      string
+	profileKnown bool
+	awsOnce      sync.Once
 }
 
 func newResolver(ctx context.Context, root *config.Node, opts Options) *resolver {
@@ -283,6 +290,7 @@ func (r *resolver) commit(p *prop, val *config.Node) {
 	}
 	added := r.register(val, p.keys, p.path, p.nest+1, nil)
 	for _, q := range added {
+		inheritUses(q, p)
 		if q.nest > maxNest {
 			q.err = r.failf(q, "", "Excessive property variables nest depth")
 			r.markSettled(q, stateFailed)
@@ -426,6 +434,7 @@ func (r *resolver) resolveVariable(p *prop, text string, v *varRef) (*config.Nod
 		if fn == nil {
 			return nil, &blockage{origin: p, variable: text, unknown: src.typ}
 		}
+		r.noteUse(p, src.typ)
 		res, err := r.resolveSource(p, text, src, fn)
 		if err != nil {
 			return nil, err
@@ -652,6 +661,7 @@ func child(n *config.Node, k string) *config.Node {
 func (r *resolver) dependOn(p, q *prop) error {
 	switch q.state {
 	case stateDone:
+		inheritUses(p, q)
 		return nil
 	case stateFailed:
 		return q.err
@@ -677,6 +687,7 @@ func (r *resolver) dependOn(p, q *prop) error {
 			p.path.String(), q.path.String(), strings.Join(chain, " → "))
 	}
 	r.resolveProp(q)
+	inheritUses(p, q)
 	switch q.state {
 	case stateFailed:
 		return q.err

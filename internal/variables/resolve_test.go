@@ -448,3 +448,19 @@ func TestExtraSourcesAddPluginSources(t *testing.T) {
 		t.Errorf("resolved %s", g)
 	}
 }
+
+func TestEarlyPropertiesCannotUseLateSources(t *testing.T) {
+	runCases(t, []resolveCase{
+		{name: "stage_through_ssm_is_not_accessible_as_in_v3", doc: "provider:\n  stage: ${self:custom.s}\ncustom:\n  s: ${ssm:/app/name}\n", aws: testAWS(),
+			errs: []string{`serverless.yml:2:10: provider.stage: "provider.stage" property is not accessible (configured behind variables which cannot be resolved at this stage)`}},
+		{name: "service_from_param_is_not_accessible", doc: "service: ${param:name}\nparams: {default: {name: svc}}",
+			errs: []string{`"service" property is not accessible`}},
+		{name: "plugins_from_instance_id_is_not_accessible", doc: "plugins: ['${sls:instanceId}']", errs: []string{`"plugins" property is not accessible`}},
+		{name: "region_may_use_param", doc: "provider: {region: '${param:r}'}\nparams: {default: {r: eu-west-1}}", want: map[string]string{"provider.region": `"eu-west-1"`}},
+		{name: "region_may_not_use_ssm", doc: "provider: {region: '${ssm:/app/name}'}", aws: testAWS(), errs: []string{`"provider.region" property is not accessible`}},
+		{name: "unused_fallback_does_not_count", doc: "provider: {stage: '${opt:stage, ssm:/app/name}'}", cli: map[string]string{"stage": "qa"},
+			want: map[string]string{"provider.stage": `"qa"`}},
+		{name: "other_properties_may_use_every_source", doc: "custom: {s: '${ssm:/app/name}', i: '${sls:instanceId}'}", aws: testAWS(),
+			want: map[string]string{"custom.s": `"app"`, "custom.i": `"1700000000000"`}},
+	})
+}

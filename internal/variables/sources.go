@@ -145,6 +145,10 @@ func (c *call) region() (string, error) {
 	if s := c.r.opts.CLIOptions["region"]; s != "" {
 		return s, nil
 	}
+	if q := c.r.props["provider\x00region"]; q != nil && q.state == stateResolving {
+		// provider.region needs an AWS source, which needs the region.
+		return "", c.failf(`"provider.region" property is not accessible (configured behind variables which cannot be resolved at this stage)`)
+	}
 	n, err := c.r.property(c.p, []string{"provider", "region"})
 	if err != nil {
 		return "", err
@@ -162,6 +166,7 @@ func slsSource(c *call) (sourceResult, error) {
 	}
 	switch addr {
 	case "instanceId":
+		c.r.noteUse(c.p, "sls:instanceId")
 		return found(c.str(c.r.opts.InstanceID))
 	case "stage":
 		s, err := c.stage()

@@ -62,7 +62,11 @@ func Resolve(ctx context.Context, root *config.Node, opts Options) (*config.Node
 		return r.root, ds
 	}
 	r.run()
-	return r.root, r.diagnostics()
+	ds := r.diagnostics()
+	if !ds.HasErrors() {
+		ds = r.checkEarlyProperties()
+	}
+	return r.root, ds
 }
 
 // splitAddress turns "a.b[0].c" or "a.b.0.c" into its keys.
