@@ -110,6 +110,8 @@ var restDefaultStatusCodes = []restStatusCode{
 	{code: "504", pattern: `([\s\S]*\[504\][\s\S]*)|(.*Task timed out after \d+\.\d+ seconds$)`},
 }
 
+var restAllowedMethods = []string{"GET", "POST", "PUT", "PATCH", "OPTIONS", "HEAD", "DELETE", "ANY"}
+
 var restStageNamePattern = regexp.MustCompile(`^[-_a-zA-Z0-9]+$`)
 
 func compileRestAPI(c *Context) {
@@ -200,7 +202,11 @@ func (rc *restCompiler) validate() bool {
 			pf.merge(e.cors)
 		}
 		if !restStageNamePattern.MatchString(rc.c.Svc.Stage) {
-			rc.errorf(e.ev.Pos, e.where, "Invalid stage name %s: it should contains only [-_a-zA-Z0-9] for AWS provider if http event are present according to API Gateway limitation.", rc.c.Svc.Stage)
+			pos, path := e.ev.Pos, e.where
+			if st := prov.Get("stage"); st != nil && rc.c.Svc.Options["stage"] == "" {
+				pos, path = st.Pos, "provider.stage"
+			}
+			rc.errorf(pos, path, "Invalid stage name %s: it should contains only [-_a-zA-Z0-9] for AWS provider if http event are present according to API Gateway limitation.", rc.c.Svc.Stage)
 			return false
 		}
 		rc.events = append(rc.events, e)
@@ -242,6 +248,15 @@ func (rc *restCompiler) normalizeEvent(fe FunctionEvent) (*restEvent, bool) {
 	}
 	e.path = strings.TrimSuffix(strings.TrimPrefix(e.path, "/"), "/")
 	e.method = strings.ToLower(e.method)
+	if !apiContains(restAllowedMethods, strings.ToUpper(e.method)) {
+		// v3 only warns (schema) and then writes a logical ID CloudFormation rejects
+		pos := v.Pos
+		if m := v.Get("method"); m != nil {
+			pos = m.Pos
+		}
+		rc.errorf(pos, e.where, "Invalid http method %q: use one of %s", e.method, strings.Join(restAllowedMethods, ", "))
+		return nil, false
+	}
 	e.async = obj.Get("async").Truthy()
 	e.private = obj.Get("private").Truthy()
 	if op := obj.Get("operationId"); op != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nimbusfw/nimbus/internal/cfn"
 	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
 )
 
 // websocket events compile into an API Gateway v2 WebSocket API the way
@@ -472,6 +473,9 @@ func wsValidate(c *Context) ([]*wsEvent, bool) {
 		v := fe.Event.Value
 		where := fmt.Sprintf("functions.%s.events[%d].websocket", fe.Function.Key, fe.Event.Index)
 		if s, ok := v.Str(); ok {
+			if !wsRouteValid(c, s, v.Pos, where) {
+				return nil, false
+			}
 			events = append(events, &wsEvent{fnKey: fe.Function.Key, route: s})
 			continue
 		}
@@ -486,6 +490,9 @@ func wsValidate(c *Context) ([]*wsEvent, bool) {
 		e := &wsEvent{fnKey: fe.Function.Key, route: v.Get("route").StringOr("")}
 		if e.route == "" {
 			c.Diags.Errorf(v.Pos, where, `websocket event needs "route"`)
+			return nil, false
+		}
+		if !wsRouteValid(c, e.route, v.Get("route").Pos, where+".route") {
 			return nil, false
 		}
 		e.responseSelection = v.Get("routeResponseSelectionExpression").StringOr("")
@@ -539,4 +546,23 @@ func wsValidate(c *Context) ([]*wsEvent, bool) {
 		events = append(events, e)
 	}
 	return events, true
+}
+
+// wsRouteValid rejects routes whose logical ID CloudFormation would refuse
+// (v3 writes the template and lets the deploy fail).
+func wsRouteValid(c *Context, route string, pos diag.Pos, path string) bool {
+	if id := wsRouteLogicalID(route); !apiAlphanumeric(id) {
+		c.Diags.Errorf(pos, path, "websocket route %q gives the logical ID %q, which CloudFormation rejects: use letters, digits and $ / - _ . only", route, id)
+		return false
+	}
+	return true
+}
+
+func apiAlphanumeric(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
