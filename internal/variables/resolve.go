@@ -16,6 +16,10 @@ import (
 // serverless v3 does; it also ends self-feeding values that would never stop.
 const maxNest = 10
 
+// maxDependencyDepth bounds chains of properties waiting on one another
+// (a: ${self:b}, b: ${self:c}, …), which recurse.
+const maxDependencyDepth = 1000
+
 type propState uint8
 
 const (
@@ -685,6 +689,9 @@ func (r *resolver) dependOn(p, q *prop) error {
 		chain = append(chain, q.path.String())
 		return r.failf(p, "", "Circular reference among %q and %q properties: %s",
 			p.path.String(), q.path.String(), strings.Join(chain, " → "))
+	}
+	if len(r.stack) >= maxDependencyDepth {
+		return r.failf(p, "", "Excessive property dependency depth: more than %d properties refer to one another in a chain", maxDependencyDepth)
 	}
 	r.resolveProp(q)
 	inheritUses(p, q)

@@ -2,7 +2,9 @@ package variables
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -463,4 +465,54 @@ func TestEarlyPropertiesCannotUseLateSources(t *testing.T) {
 		{name: "other_properties_may_use_every_source", doc: "custom: {s: '${ssm:/app/name}', i: '${sls:instanceId}'}", aws: testAWS(),
 			want: map[string]string{"custom.s": `"app"`, "custom.i": `"1700000000000"`}},
 	})
+}
+
+func TestLongDependencyChainsAreBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("custom:\n")
+	for i := 0; i < 1500; i++ {
+		fmt.Fprintf(&b, "  k%d: ${self:custom.k%d}\n", i, i+1)
+	}
+	b.WriteString("  k1500: end\n")
+	_, ds := resolveYAML(t, b.String(), Options{})
+	if !ds.HasErrors() || !strings.Contains(ds.Err().Error(), "Excessive property dependency depth") {
+		t.Fatalf("want a depth error, got %v", ds.Err())
+	}
+	// A chain within the bound resolves.
+	got, ds := resolveYAML(t, "custom:\n  a: ${self:custom.b}\n  b: ${self:custom.c}\n  c: ${self:custom.d}\n  d: end\n", Options{})
+	if ds.HasErrors() || jsonOf(t, got.Lookup("custom", "a")) != `"end"` {
+		t.Fatalf("chain: %v %s", ds.Err(), jsonOf(t, got))
+	}
+}
+
+func TestJavaScriptFiles(t *testing.T) {
+	files := map[string]string{
+		"fn.js":      "module.exports = async ({ options }) => ({ stage: options.stage, nested: { n: 1 } });\n",
+		"props.js":   "module.exports.name = 'static';\nmodule.exports.lazy = () => Promise.resolve('lazy-' + 2);\nmodule.exports.list = [1, 'two'];\n",
+		"promise.js": "module.exports = Promise.resolve({ k: 'v' });\n",
+		"throws.js":  "module.exports = () => { throw new Error('boom'); };\n",
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not on PATH")
+	}
+	runCases(t, []resolveCase{
+		{name: "exported_function_gets_options", doc: "a: ${file(./fn.js)}\nb: ${file(./fn.js):nested.n}", files: files, cli: map[string]string{"stage": "qa"},
+			want: map[string]string{"a": `{"stage":"qa","nested":{"n":1}}`, "b": `1`}},
+		{name: "exported_properties_and_functions", doc: "a: ${file(./props.js):name}\nb: ${file(./props.js):lazy}\nc: ${file(./props.js):list}",
+			files: files, want: map[string]string{"a": `"static"`, "b": `"lazy-2"`, "c": `[1,"two"]`}},
+		{name: "exported_promise_is_awaited", doc: "a: ${file(./promise.js):k}", files: files, want: map[string]string{"a": `"v"`}},
+		{name: "missing_property_falls_back", doc: "a: ${file(./props.js):nope, 'd'}", files: files, want: map[string]string{"a": `"d"`}},
+		{name: "missing_js_file_is_value_not_found", doc: "a: ${file(./nope.js)}", files: files, errs: []string{`Value not found at "file" source`}},
+		{name: "throwing_function_reports_the_error", doc: "a: ${file(./throws.js)}", files: files,
+			errs: []string{`Cannot resolve "throws.js": Returned JS function errored with: Error: boom`}},
+	})
+}
+
+func TestJavaScriptFilesWithoutNode(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "fn.js"), []byte("module.exports = () => 1;\n"), 0o644)
+	_, ds := resolveYAML(t, "a: ${file(./fn.js)}\n", Options{Dir: dir, NodePath: filepath.Join(dir, "no-such-node")})
+	if !ds.HasErrors() || !strings.Contains(ds.Err().Error(), "JavaScript variable files need Node.js") {
+		t.Fatalf("want a clear error, got %v", ds.Err())
+	}
 }
