@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nimbusfw/nimbus/internal/config"
@@ -34,6 +35,9 @@ var nonAPIEventTypes = regexp.MustCompile(`(?m)^\s*-\s*(schedule|s3|stream|sqs|s
 	`cloudwatchEvent|cloudwatchLog|cognitoUserPool|eventBridge|alb|kafka|msk|activemq|rabbitmq)\b`)
 
 func TestCorpusEventResources(t *testing.T) {
+	if testing.Short() {
+		t.Skip("corpus comparison skipped in -short mode")
+	}
 	root := os.Getenv("NIMBUS_CORPUS")
 	if root == "" {
 		root = "/work/shared/corpus"
@@ -43,63 +47,69 @@ func TestCorpusEventResources(t *testing.T) {
 	}
 	dirs, _ := filepath.Glob(filepath.Join(root, "public", "*"))
 	plugins := corpusPlugins(t, root)
+	var mu sync.Mutex
 	matched, total := 0, 0
-	for _, dir := range dirs {
-		if p := plugins[filepath.Base(dir)]; strings.Contains(p, "lift") {
-			// Lift's ${construct:…} variables and resources are not reproduced.
-			continue
-		}
-		expPath := filepath.Join(dir, "expected", "sls3", "cloudformation-template-update-stack.json")
-		yml, err := os.ReadFile(filepath.Join(dir, "serverless.yml"))
-		if err != nil || !nonAPIEventTypes.Match(yml) {
-			continue
-		}
-		if _, err := os.Stat(expPath); err != nil {
-			continue
-		}
-		name := filepath.Base(dir)
-		total++
-		t.Run(name, func(t *testing.T) {
-			var want struct{ Resources map[string]any }
-			raw, _ := os.ReadFile(expPath)
-			if err := json.Unmarshal(raw, &want); err != nil {
-				t.Fatal(err)
+	t.Run("services", func(t *testing.T) {
+		for _, dir := range dirs {
+			if p := plugins[filepath.Base(dir)]; strings.Contains(p, "lift") {
+				// Lift's ${construct:…} variables and resources are not reproduced.
+				continue
 			}
-			got := compileCorpusService(t, root, name, yml)
-			diffs := 0
-			for _, id := range sortedIDs(want.Resources) {
-				if !eventResourceID.MatchString(id) {
-					continue
+			expPath := filepath.Join(dir, "expected", "sls3", "cloudformation-template-update-stack.json")
+			yml, err := os.ReadFile(filepath.Join(dir, "serverless.yml"))
+			if err != nil || !nonAPIEventTypes.Match(yml) {
+				continue
+			}
+			if _, err := os.Stat(expPath); err != nil {
+				continue
+			}
+			name := filepath.Base(dir)
+			total++
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				var want struct{ Resources map[string]any }
+				raw, _ := os.ReadFile(expPath)
+				if err := json.Unmarshal(raw, &want); err != nil {
+					t.Fatal(err)
 				}
-				g, ok := got[id]
-				if !ok {
-					t.Errorf("missing %s", id)
+				got := compileCorpusService(t, root, name, yml)
+				diffs := 0
+				for _, id := range sortedIDs(want.Resources) {
+					if !eventResourceID.MatchString(id) {
+						continue
+					}
+					g, ok := got[id]
+					if !ok {
+						t.Errorf("missing %s", id)
+						diffs++
+						continue
+					}
+					normalizeCustomResourceKey(want.Resources[id], g)
+					if a, b := indentJSON(want.Resources[id]), indentJSON(g); a != b {
+						t.Errorf("%s differs:\nv3:     %s\nnimbus: %s", id, a, b)
+						diffs++
+					}
+				}
+				for _, id := range sortedIDs(got) {
+					if _, ok := want.Resources[id]; !ok && eventResourceID.MatchString(id) {
+						t.Errorf("%s is not in v3's template", id)
+						diffs++
+					}
+				}
+				wantStmts := eventStatements(roleStatements(asMap(want.Resources[RoleLogicalID])))
+				gotStmts := eventStatements(roleStatements(asMap(got[RoleLogicalID])))
+				if a, b := indentJSON(wantStmts), indentJSON(gotStmts); a != b {
+					t.Errorf("execution role statements added by events differ:\nv3:     %s\nnimbus: %s", a, b)
 					diffs++
-					continue
 				}
-				normalizeCustomResourceKey(want.Resources[id], g)
-				if a, b := indentJSON(want.Resources[id]), indentJSON(g); a != b {
-					t.Errorf("%s differs:\nv3:     %s\nnimbus: %s", id, a, b)
-					diffs++
+				if diffs == 0 {
+					mu.Lock()
+					matched++
+					mu.Unlock()
 				}
-			}
-			for _, id := range sortedIDs(got) {
-				if _, ok := want.Resources[id]; !ok && eventResourceID.MatchString(id) {
-					t.Errorf("%s is not in v3's template", id)
-					diffs++
-				}
-			}
-			wantStmts := eventStatements(roleStatements(asMap(want.Resources[RoleLogicalID])))
-			gotStmts := eventStatements(roleStatements(asMap(got[RoleLogicalID])))
-			if a, b := indentJSON(wantStmts), indentJSON(gotStmts); a != b {
-				t.Errorf("execution role statements added by events differ:\nv3:     %s\nnimbus: %s", a, b)
-				diffs++
-			}
-			if diffs == 0 {
-				matched++
-			}
-		})
-	}
+			})
+		}
+	})
 	t.Logf("corpus services with non-API events whose event resources match v3: %d/%d", matched, total)
 	if total == 0 {
 		t.Skip("no corpus service uses non-API events")
