@@ -107,14 +107,12 @@ type planner struct {
 
 	serviceJob *job
 	fnJobs     map[string]*job // function key → its own zip
-	layerJobs  map[string]*job
 	jobs       []*job
 	useService []string // functions deploying the service zip
 
 	prebuiltFns    map[string]string
 	prebuiltLayers map[string]string
 	serviceArt     string // prebuilt service artifact
-	prebuiltOrder  []string
 
 	tree     *tree
 	devGlobs []string
@@ -141,7 +139,6 @@ func isS3URL(s string) bool {
 func (p *planner) plan() {
 	svc := p.svc
 	p.fnJobs = map[string]*job{}
-	p.layerJobs = map[string]*job{}
 	p.prebuiltFns = map[string]string{}
 	p.prebuiltLayers = map[string]string{}
 	svcPkg := svc.Root.Get("package")
@@ -169,8 +166,8 @@ func (p *planner) plan() {
 			if pats := fpkg.Get("patterns"); pats != nil {
 				j.Pos, j.Path = pats.Pos, prefix+".patterns"
 			}
-			j.Rules = rulesFor(p.excludes(p.functionList(fpkg, "exclude", prefix), true),
-				union(p.serviceIncludes(), p.functionList(fpkg, "include", prefix), p.functionList(fpkg, "patterns", prefix)), nil)
+			j.Rules = rulesFor(p.excludes(patternsAt(fpkg, "exclude", prefix), true),
+				union(p.serviceIncludes(), patternsAt(fpkg, "include", prefix), patternsAt(fpkg, "patterns", prefix)), nil)
 			p.fnJobs[f.Key] = j
 			p.jobs = append(p.jobs, j)
 		default:
@@ -214,9 +211,8 @@ func (p *planner) plan() {
 			continue
 		}
 		j := &job{Name: l.Key + ".zip", Kind: "layer", Key: l.Key, Pos: posOf(pathNode, l.Raw), Path: "layers." + l.Key + ".path"}
-		j.Rules = rulesFor(p.excludes(p.functionList(lpkg, "exclude", prefix), false),
-			union(p.serviceIncludes(), p.functionList(lpkg, "include", prefix), p.functionList(lpkg, "patterns", prefix)), nil)
-		p.layerJobs[l.Key] = j
+		j.Rules = rulesFor(p.excludes(patternsAt(lpkg, "exclude", prefix), false),
+			union(p.serviceIncludes(), patternsAt(lpkg, "include", prefix), patternsAt(lpkg, "patterns", prefix)), nil)
 		p.jobs = append(p.jobs, j)
 	}
 	p.checkNames()
@@ -306,10 +302,6 @@ func (p *planner) excludes(own []rawPattern, excludeLayers bool) []rawPattern {
 func (p *planner) serviceIncludes() []rawPattern {
 	pkg := p.svc.Root.Get("package")
 	return union(patternsAt(pkg, "include", "package"), patternsAt(pkg, "patterns", "package"))
-}
-
-func (p *planner) functionList(pkg *config.Node, key, prefix string) []rawPattern {
-	return patternsAt(pkg, key, prefix)
 }
 
 // resolveFiles walks the service once, derives the dev-dependency
