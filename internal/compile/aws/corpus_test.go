@@ -144,37 +144,78 @@ func readJSON(path string, v any) error {
 	return json.Unmarshal(data, v)
 }
 
-func TestCorpus(t *testing.T) {
+// corpusRun is the packaging of every corpus service, shared by the tests
+// of this file so each service is packaged once per test binary.
+type corpusRun struct {
+	root     string
+	services []corpusService
+	results  []corpusResult
+}
+
+type corpusResult struct {
+	got   *packaged
+	diffs []string
+}
+
+var (
+	corpusOnce   sync.Once
+	corpusShared *corpusRun
+	corpusDir    string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if corpusDir != "" {
+		os.RemoveAll(corpusDir)
+	}
+	os.Exit(code)
+}
+
+func packageCorpus(t *testing.T) *corpusRun {
 	root := corpusRoot(t)
 	known := loadKnownDifferences(t)
-	services := corpusServices(t, root)
-	scratch := t.TempDir()
-
-	// Packaging a service is mostly waiting on the stub script and the
-	// file system, so run more of them at once than there are CPUs.
-	results := make([][]string, len(services))
-	sem := make(chan struct{}, 4*runtime.NumCPU())
-	var wg sync.WaitGroup
-	for i, svc := range services {
-		if skippedPlugin(svc.plugins) != "" {
-			continue
+	corpusOnce.Do(func() {
+		var err error
+		if corpusDir, err = os.MkdirTemp("", "nimbus-corpus-"); err != nil {
+			t.Fatal(err)
 		}
-		wg.Add(1)
-		go func(i int, svc corpusService) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = compareService(scratch, root, svc.name, known[svc.name])
-		}(i, svc)
+		run := &corpusRun{root: root, services: corpusServices(t, root)}
+		run.results = make([]corpusResult, len(run.services))
+		// Packaging a service is mostly waiting on the stub script and the
+		// file system, so run more of them at once than there are CPUs.
+		sem := make(chan struct{}, 4*runtime.NumCPU())
+		var wg sync.WaitGroup
+		for i, svc := range run.services {
+			if skippedPlugin(svc.plugins) != "" {
+				continue
+			}
+			wg.Add(1)
+			go func(i int, svc corpusService) {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				got, diffs := compareService(corpusDir, root, svc.name, known[svc.name])
+				run.results[i] = corpusResult{got, diffs}
+			}(i, svc)
+		}
+		wg.Wait()
+		corpusShared = run
+	})
+	if corpusShared == nil {
+		t.Fatal("corpus packaging failed")
 	}
-	wg.Wait()
+	return corpusShared
+}
 
+func TestCorpus(t *testing.T) {
+	run := packageCorpus(t)
+	services := run.services
 	var ok, total, skipped int
 	var failed []string
 	var summary strings.Builder
 	t.Run("services", func(t *testing.T) {
 		for i, svc := range services {
-			diffs := results[i]
+			diffs := run.results[i].diffs
 			t.Run(svc.name, func(t *testing.T) {
 				if p := skippedPlugin(svc.plugins); p != "" {
 					skipped++
@@ -201,18 +242,18 @@ func TestCorpus(t *testing.T) {
 }
 
 // compareService returns the unexplained differences for one service.
-func compareService(scratch, root, name string, known []knownDifference) []string {
+func compareService(scratch, root, name string, known []knownDifference) (*packaged, []string) {
 	got, err := packageCorpusService(scratch, root, name)
 	if err != nil {
-		return []string{err.Error()}
+		return nil, []string{err.Error()}
 	}
 	expDir := filepath.Join(root, "public", name, "expected", "sls3")
 	var expTmpl, expState map[string]any
 	if err := readJSON(filepath.Join(expDir, "cloudformation-template-update-stack.json"), &expTmpl); err != nil {
-		return []string{err.Error()}
+		return got, []string{err.Error()}
 	}
 	if err := readJSON(filepath.Join(expDir, "serverless-state.json"), &expState); err != nil {
-		return []string{err.Error()}
+		return got, []string{err.Error()}
 	}
 	var diffs []string
 	diffs = append(diffs, diffJSON("template", normalize(expTmpl), normalize(got.template))...)
@@ -224,7 +265,7 @@ func compareService(scratch, root, name string, known []knownDifference) []strin
 			out = append(out, d)
 		}
 	}
-	return out
+	return got, out
 }
 
 var (
