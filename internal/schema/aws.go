@@ -219,8 +219,8 @@ func albAuthorizers() *Schema {
 		return p
 	}
 	oidc := object(base(props{
-		"type": constant("oidc"), "authorizationEndpoint": str(), "clientId": str(), "clientSecret": str(),
-		"issuer": str(), "tokenEndpoint": str(), "userInfoEndpoint": str(),
+		"type": constant("oidc"), "authorizationEndpoint": str(format("uri")), "clientId": str(), "clientSecret": str(),
+		"issuer": str(format("uri")), "tokenEndpoint": str(format("uri")), "userInfoEndpoint": str(format("uri")),
 	}), required("type", "authorizationEndpoint", "clientId", "issuer", "tokenEndpoint", "userInfoEndpoint"))
 	cognito := object(base(props{
 		"type": constant("cognito"), "userPoolArn": ref("awsArn"), "userPoolClientId": str(), "userPoolDomain": str(),
@@ -386,36 +386,140 @@ func providerSchema() *Schema {
 	}, required("name"))
 }
 
-// providerBucketSchema is one bucket under provider.s3. v3 spells out the
-// CloudFormation bucket properties in depth; the top-level keys and their
-// kinds are checked here and the nested CloudFormation shapes are left to
-// CloudFormation itself.
+// providerBucketSchema is one bucket under provider.s3: v3 spells out the
+// CloudFormation bucket properties it passes through.
 func providerBucketSchema() *Schema {
-	obj := any_(typ("object"))
-	objs := array(any_(typ("object")))
+	keyValue := func() *Schema { return object(props{"Key": str(), "Value": str()}, required("Key", "Value")) }
+	destination := func() *Schema {
+		return object(props{
+			"BucketAccountId": str(pattern(`\d{12}`)), "BucketArn": ref("awsArn"),
+			"Format": enum("CSV", "ORC", "Parquet"), "Prefix": str(),
+		}, required("BucketArn", "Format"))
+	}
+	storageClasses := []any{"DEEP_ARCHIVE", "GLACIER", "INTELLIGENT_TIERING", "ONEZONE_IA", "STANDARD_IA"}
+	transition := func() *Schema {
+		return object(props{"StorageClass": enum(storageClasses...), "TransitionInDays": integer(atLeast(0))},
+			required("StorageClass", "TransitionInDays"))
+	}
+	notification := func(target string) *Schema {
+		return object(props{
+			"Event": str(pattern(`^s3:`)),
+			"Filter": object(props{"S3Key": object(props{"Rules": array(object(props{
+				"Name": enum("prefix", "suffix"), "Value": str(),
+			}, required("Name", "Value")))}, required("Rules"))}, required("S3Key")),
+			target: ref("awsArn"),
+		}, required("Event", target))
+	}
+	statusEnum := func() *Schema { return enum("Disabled", "Enabled") }
+	minutes := func() *Schema { return object(props{"Minutes": integer(atLeast(0))}, required("Minutes")) }
+	lifecycleRule := object(props{
+		"AbortIncompleteMultipartUpload":    object(props{"DaysAfterInitiation": integer(atLeast(0))}, required("DaysAfterInitiation")),
+		"ExpirationDate":                    str(format("date-time")),
+		"ExpirationInDays":                  anyOf(integer(atLeast(0)), ref("awsCfFunction"), ref("awsCfIf")),
+		"Id":                                str(maxLen(255)),
+		"NoncurrentVersionExpirationInDays": integer(atLeast(0)),
+		"NoncurrentVersionTransition":       transition(),
+		"NoncurrentVersionTransitions":      array(transition()),
+		"Prefix":                            str(),
+		"Status":                            statusEnum(),
+		"TagFilters":                        array(keyValue()),
+		"Transitions": array(object(props{
+			"StorageClass": enum(storageClasses...), "TransitionDate": str(format("date-time")),
+			"TransitionInDays": integer(atLeast(1)),
+		}, required("StorageClass"))),
+	}, required("Status"), withAnyOf(any_(required("AbortIncompleteMultipartUpload")), any_(required("ExpirationDate")),
+		any_(required("ExpirationInDays")), any_(required("NoncurrentVersionExpirationInDays")),
+		any_(required("NoncurrentVersionTransition")), any_(required("NoncurrentVersionTransitions")),
+		any_(required("Transition")), any_(required("Transitions"))))
+	replicationDestination := object(props{
+		"AccessControlTranslation": object(props{"Owner": constant("Destination")}, required("Owner")),
+		"Account":                  str(pattern(`^\d{12}$`)),
+		"Bucket":                   ref("awsArn"),
+		"EncryptionConfiguration":  object(props{"ReplicaKmsKeyID": str()}, required("ReplicaKmsKeyID")),
+		"Metrics":                  object(props{"EventThreshold": minutes(), "Status": statusEnum()}, required("EventThreshold", "Status")),
+		"ReplicationTime":          object(props{"Status": statusEnum(), "Time": minutes()}, required("Status", "Time")),
+		"StorageClass": enum("DEEP_ARCHIVE", "GLACIER", "INTELLIGENT_TIERING", "ONEZONE_IA", "OUTPOSTS",
+			"REDUCED_REDUNDANCY", "STANDARD", "STANDARD_IA"),
+	}, required("Bucket"), dependencies("AccessControlTranslation", "Account"))
 	return object(props{
-		"accelerateConfiguration":   object(props{"AccelerationStatus": enum("Enabled", "Suspended")}, required("AccelerationStatus")),
-		"accessControl":             str(),
-		"analyticsConfigurations":   objs,
-		"bucketEncryption":          obj,
-		"bucketName":                ref("awsS3BucketName"),
-		"corsConfiguration":         obj,
-		"inventoryConfigurations":   objs,
-		"lifecycleConfiguration":    obj,
-		"loggingConfiguration":      obj,
-		"metricsConfigurations":     objs,
-		"name":                      ref("awsS3BucketName"),
-		"notificationConfiguration": obj,
-		"objectLockConfiguration":   obj,
-		"objectLockEnabled":         boolean(),
+		"accelerateConfiguration": object(props{"AccelerationStatus": enum("Enabled", "Suspended")}, required("AccelerationStatus")),
+		"accessControl":           str(),
+		"analyticsConfigurations": array(object(props{
+			"Id": str(), "Prefix": str(),
+			"StorageClassAnalysis": object(props{"DataExport": object(props{
+				"Destination": destination(), "OutputSchemaVersion": constant("V_1"),
+			}, required("Destination", "OutputSchemaVersion"))}),
+			"TagFilters": array(keyValue()),
+		}, required("Id", "StorageClassAnalysis"))),
+		"bucketEncryption": object(props{"ServerSideEncryptionConfiguration": array(object(props{
+			"ServerSideEncryptionByDefault": object(props{
+				"KMSMasterKeyID": anyOf(ref("awsArn"), str(pattern(`^[a-f0-9-]+$`))),
+				"SSEAlgorithm":   enum("AES256", "aws:kms"),
+			}, required("SSEAlgorithm")),
+			"BucketKeyEnabled": boolean(),
+		}))}, required("ServerSideEncryptionConfiguration")),
+		"bucketName": ref("awsS3BucketName"),
+		"corsConfiguration": object(props{"CorsRules": array(object(props{
+			"AllowedHeaders": strArray(), "AllowedMethods": array(enum("GET", "PUT", "HEAD", "POST", "DELETE")),
+			"AllowedOrigins": strArray(), "ExposedHeaders": strArray(), "Id": str(maxLen(255)), "MaxAge": integer(atLeast(0)),
+		}, required("AllowedMethods", "AllowedOrigins")), maxItems(100))}, required("CorsRules")),
+		"inventoryConfigurations": array(object(props{
+			"Destination": destination(), "Enabled": boolean(), "Id": str(),
+			"IncludedObjectVersions": enum("All", "Current"), "OptionalFields": strArray(), "Prefix": str(),
+			"ScheduleFrequency": enum("Daily", "Weekly"),
+		}, required("Destination", "Enabled", "Id", "IncludedObjectVersions", "ScheduleFrequency"))),
+		"lifecycleConfiguration": object(props{"Rules": array(lifecycleRule)}, required("Rules")),
+		"loggingConfiguration": object(props{
+			"DestinationBucketName": anyOf(ref("awsS3BucketName"), ref("awsCfFunction")), "LogFilePrefix": str(),
+		}),
+		"metricsConfigurations": array(object(props{"Id": str(), "Prefix": str(), "TagFilters": array(keyValue())}, required("Id"))),
+		"name":                  ref("awsS3BucketName"),
+		"notificationConfiguration": object(props{
+			"LambdaConfigurations": array(notification("Function")),
+			"QueueConfigurations":  array(notification("Queue")),
+			"TopicConfigurations":  array(notification("Topic")),
+		}),
+		"objectLockConfiguration": object(props{
+			"ObjectLockEnabled": constant("Enabled"),
+			"Rule": object(props{"DefaultRetention": object(props{
+				"Days": integer(atLeast(0)), "Mode": enum("COMPLIANCE", "GOVERNANCE"), "Years": integer(atLeast(0)),
+			})}),
+		}),
+		"objectLockEnabled": boolean(),
 		"publicAccessBlockConfiguration": object(props{
 			"BlockPublicAcls": boolean(), "BlockPublicPolicy": boolean(),
 			"IgnorePublicAcls": boolean(), "RestrictPublicBuckets": boolean(),
 		}),
-		"replicationConfiguration": obj,
-		"tags":                     array(object(props{"Key": str(), "Value": str()}, required("Key", "Value"))),
-		"versioningConfiguration":  object(props{"Status": enum("Enabled", "Suspended")}, required("Status")),
-		"websiteConfiguration":     obj,
+		"replicationConfiguration": object(props{
+			"Role": ref("awsArn"),
+			"Rules": array(object(props{
+				"DeleteMarkerReplication": object(props{"Status": statusEnum()}),
+				"Destination":             replicationDestination,
+				"Filter": object(props{
+					"And":       object(props{"Prefix": str(), "TagFilters": array(keyValue())}),
+					"Prefix":    str(),
+					"TagFilter": keyValue(),
+				}),
+				"Id": str(maxLen(255)), "Prefix": str(), "Priority": integer(),
+				"SourceSelectionCriteria": object(props{
+					"SseKmsEncryptedObjects": object(props{"Status": statusEnum()}, required("Status")),
+				}, required("SseKmsEncryptedObjects")),
+				"Status": statusEnum(),
+			}, required("Destination", "Status")), minItems(1), maxItems(1000)),
+		}, required("Role", "Rules")),
+		"tags":                    array(keyValue()),
+		"versioningConfiguration": object(props{"Status": enum("Enabled", "Suspended")}, required("Status")),
+		"websiteConfiguration": object(props{
+			"ErrorDocument": str(), "IndexDocument": str(),
+			"RedirectAllRequestsTo": object(props{"HostName": str(), "Protocol": enum("http", "https")}, required("HostName")),
+			"RoutingRules": array(object(props{
+				"RedirectRule": object(props{
+					"HostName": str(), "HttpRedirectCode": str(), "Protocol": enum("http", "https"),
+					"ReplaceKeyPrefixWith": str(), "ReplaceKeyWith": str(),
+				}),
+				"RoutingRuleCondition": object(props{"HttpErrorCodeReturnedEquals": str(), "KeyPrefixEquals": str()}),
+			}, required("RedirectRule"))),
+		}),
 	})
 }
 

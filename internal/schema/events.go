@@ -170,17 +170,17 @@ func eventSchemas() map[string]*Schema {
 
 func albEvent() *Schema {
 	header := object(props{
-		"name": str(maxLen(40)), "values": array(str(maxLen(128))),
+		"name": str(maxLen(40)), "values": array(str(maxLen(128)), uniqueItems()),
 	}, required("name", "values"))
 	return object(props{
 		"authorizer": strArray(),
 		"conditions": object(props{
 			"header": anyOf(array(header), header),
 			"host":   array(str(pattern(`^[A-Za-z0-9*?.-]+$`), maxLen(128))),
-			"ip":     strArray(),
+			"ip":     array(str(), uniqueItems()),
 			"method": array(str(pattern(`^[A-Z_-]+$`), maxLen(40))),
 			"path":   array(str(pattern(`^([A-Za-z0-9*?_.$/~"'@:+-]|&amp;)+$`), maxLen(128))),
-			"query":  mapOf(str(maxLen(128))),
+			"query":  mapOf(str(maxLen(128)), propertyNames(str(maxLen(128)))),
 		}),
 		"healthCheck": anyOf(boolean(), object(props{
 			"healthyThresholdCount":   integer(rng(2, 10)),
@@ -238,7 +238,7 @@ func httpEvent() *Schema {
 			"template":        str(),
 			"statusCodes": mapOf(object(props{
 				"headers": mapOf(str()), "pattern": str(), "template": anyOf(str(), mapOf(str())),
-			})),
+			}), propertyNames(str(pattern(`^\d{3}$`)))),
 		}),
 	}, required("path", "method")))
 }
@@ -266,11 +266,11 @@ func cloudFrontEvent() *Schema {
 	}, required("DomainName"), withOneOf(any_(required("CustomOriginConfig")), any_(required("S3OriginConfig"))))
 	return object(props{
 		"behavior": object(props{
-			"AllowedMethods": anyOf(array(enum("GET", "HEAD"), minItems(2)),
-				array(enum("GET", "HEAD", "OPTIONS"), minItems(3)),
-				array(enum("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"), minItems(7))),
-			"CachedMethods": anyOf(array(enum("GET", "HEAD"), minItems(2)),
-				array(enum("GET", "HEAD", "OPTIONS"), minItems(3))),
+			"AllowedMethods": anyOf(array(enum("GET", "HEAD"), minItems(2), uniqueItems()),
+				array(enum("GET", "HEAD", "OPTIONS"), minItems(3), uniqueItems()),
+				array(enum("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"), minItems(7), uniqueItems())),
+			"CachedMethods": anyOf(array(enum("GET", "HEAD"), minItems(2), uniqueItems()),
+				array(enum("GET", "HEAD", "OPTIONS"), minItems(3), uniqueItems())),
 			"CachePolicyId":           str(),
 			"Compress":                boolean(),
 			"FieldLevelEncryptionId":  str(),
@@ -295,7 +295,7 @@ func cloudFrontEvent() *Schema {
 		"eventType":       enum("viewer-request", "origin-request", "origin-response", "viewer-response"),
 		"isDefaultOrigin": boolean(),
 		"includeBody":     boolean(),
-		"origin":          anyOf(str(), origin),
+		"origin":          anyOf(str(format("uri")), origin),
 		"pathPattern":     str(pattern(`^([A-Za-z0-9_.*?$/~"'@:+-]|&amp;)+$`)),
 	})
 }

@@ -29,6 +29,10 @@ type Schema struct {
 	// jsRegexp marks v3's own "regexp" keyword (a JavaScript /…/flags
 	// literal), which v3 reports as "value 'x' does not satisfy pattern".
 	jsRegexp bool
+	// Format is an ajv-formats name ("uri", "date-time").
+	Format string
+	// Dependencies: when the key is present, the listed keys must be too.
+	Dependencies map[string][]string
 	// Hint is shown under a pattern mismatch: what a valid value looks like.
 	Hint string
 
@@ -48,8 +52,11 @@ type Schema struct {
 	// no pattern ("function name"), instead of "unrecognized property".
 	KeyName string
 
-	Items      *Schema
-	TupleItems []*Schema
+	Items       *Schema
+	TupleItems  []*Schema
+	UniqueItems bool
+	// PropertyNames validates every key of a map (as a string).
+	PropertyNames *Schema
 
 	AnyOf, OneOf, AllOf []*Schema
 
@@ -183,8 +190,19 @@ func minProps(n int) option    { return func(s *Schema) { s.MinProps = n } }
 func maxProps(n int) option    { return func(s *Schema) { s.MaxProps = n } }
 func atLeast(v float64) option { return func(s *Schema) { s.Minimum = &v } }
 func atMost(v float64) option  { return func(s *Schema) { s.Maximum = &v } }
-func hint(h string) option     { return func(s *Schema) { s.Hint = h } }
-func keyName(n string) option  { return func(s *Schema) { s.KeyName = n } }
+func format(f string) option   { return func(s *Schema) { s.Format = f } }
+func dependencies(key string, needs ...string) option {
+	return func(s *Schema) {
+		if s.Dependencies == nil {
+			s.Dependencies = map[string][]string{}
+		}
+		s.Dependencies[key] = needs
+	}
+}
+func uniqueItems() option            { return func(s *Schema) { s.UniqueItems = true } }
+func propertyNames(n *Schema) option { return func(s *Schema) { s.PropertyNames = n } }
+func hint(h string) option           { return func(s *Schema) { s.Hint = h } }
+func keyName(n string) option        { return func(s *Schema) { s.KeyName = n } }
 func allOf(alts ...*Schema) option {
 	return func(s *Schema) { s.AllOf = append(s.AllOf, alts...) }
 }

@@ -3,9 +3,11 @@ package schema
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nimbusfw/nimbus/internal/config"
@@ -273,6 +275,9 @@ func (v *validator) stringRules(n *config.Node, s *Schema, path config.Path) []i
 	if s.MaxLength >= 0 && length > s.MaxLength {
 		add(fmt.Sprintf("must NOT have more than %d characters", s.MaxLength))
 	}
+	if s.Format != "" && !formatOK(s.Format, str) {
+		add(fmt.Sprintf("must match format %q", s.Format))
+	}
 	if s.match != nil && !s.match(str) {
 		if s.jsRegexp {
 			add(fmt.Sprintf("value '%s' does not satisfy pattern %s", str, s.Pattern))
@@ -313,6 +318,21 @@ func (v *validator) array(n *config.Node, s *Schema, path config.Path) []issue {
 		out = append(out, issue{path: path, pos: n.Pos, width: 1,
 			summary: fmt.Sprintf("must NOT have more than %d items", s.MaxItems)})
 	}
+	if s.UniqueItems {
+		seen := map[string]int{}
+		for i, it := range n.Items {
+			js, err := it.MarshalJSON()
+			if err != nil {
+				continue
+			}
+			if j, dup := seen[string(js)]; dup {
+				out = append(out, issue{path: path, pos: it.Pos, width: valueWidth(it),
+					summary: fmt.Sprintf("must NOT have duplicate items (items ## %d and %d are identical)", i, j)})
+				break
+			}
+			seen[string(js)] = i
+		}
+	}
 	for i, it := range n.Items {
 		item := s.Items
 		if s.TupleItems != nil {
@@ -340,6 +360,13 @@ func (v *validator) object(n *config.Node, s *Schema, path config.Path, at ancho
 		present++
 		child := path.Child(p.Key)
 		keyAt := anchor{pos: p.KeyPos, width: max1(utf8.RuneCountInString(p.Key))}
+		if s.PropertyNames != nil {
+			for _, is := range v.check(config.NewString(p.Key, p.KeyPos), s.PropertyNames, child, keyAt) {
+				is.summary = fmt.Sprintf("property name '%s' is invalid: %s", p.Key, is.summary)
+				is.width = keyAt.width
+				out = append(out, is)
+			}
+		}
 		if ps, ok := s.Properties[p.Key]; ok {
 			out = append(out, v.check(p.Value, ps, child, keyAt)...)
 			continue
@@ -366,6 +393,17 @@ func (v *validator) object(n *config.Node, s *Schema, path config.Path, at ancho
 		if p := n.Pair(r); p == nil || p.Value == nil || p.Value.Kind == config.Null {
 			out = append(out, issue{path: path, pos: at.pos, width: at.width,
 				summary: fmt.Sprintf("must have required property '%s'", r)})
+		}
+	}
+	for key, needs := range s.Dependencies {
+		if present := n.Get(key); present == nil || present.Kind == config.Null {
+			continue
+		}
+		for _, need := range needs {
+			if p := n.Get(need); p == nil || p.Kind == config.Null {
+				out = append(out, issue{path: path, pos: at.pos, width: at.width,
+					summary: fmt.Sprintf("must have property %s when property %s is present", need, key)})
+			}
 		}
 	}
 	if s.MinProps >= 0 && present < s.MinProps {
@@ -641,4 +679,28 @@ func minInt(xs ...int) int {
 		}
 	}
 	return m
+}
+
+var (
+	uriRE      = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$`)
+	dateTimeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})$`)
+)
+
+// formatOK checks the two ajv-formats formats v3's schema uses.
+func formatOK(format, s string) bool {
+	switch format {
+	case "uri":
+		return uriRE.MatchString(s)
+	case "date-time":
+		if !dateTimeRE.MatchString(s) {
+			return false
+		}
+		norm := strings.ToUpper(strings.Replace(s, " ", "T", 1))
+		if n := len(norm); n > 5 && (norm[n-5] == '+' || norm[n-5] == '-') {
+			norm = norm[:n-2] + ":" + norm[n-2:] // +0100 → +01:00
+		}
+		_, err := time.Parse(time.RFC3339Nano, norm)
+		return err == nil
+	}
+	return true
 }
