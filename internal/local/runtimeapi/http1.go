@@ -30,6 +30,10 @@ func (e *httpError) Error() string { return e.msg }
 
 var errTooLarge = errors.New("payload too large")
 
+// maxDrain bounds how much of an oversized body is read and thrown away so
+// the runtime receives Lambda's 413 instead of a connection reset.
+const maxDrain = 64 << 20
+
 // conn is one runtime connection with its reused buffers.
 type conn struct {
 	br  *bufio.Reader
@@ -135,10 +139,18 @@ func (c *conn) readBody(r *request) ([]byte, error) {
 			return nil, err
 		}
 		if len(body) > MaxResponseSize {
+			// Read the rest so the client sees the 413, not a reset.
+			if _, err := io.Copy(io.Discard, io.LimitReader(httputil.NewChunkedReader(c.br), maxDrain)); err != nil {
+				return nil, err
+			}
+			c.readTrailers(r)
 			return nil, errTooLarge
 		}
 		return body, c.readTrailers(r)
 	case r.contentLength > MaxResponseSize:
+		if r.contentLength <= maxDrain && !r.expectContinue {
+			c.br.Discard(int(r.contentLength))
+		}
 		return nil, errTooLarge
 	case r.contentLength > 0:
 		body := make([]byte, r.contentLength)
