@@ -202,10 +202,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		setCORS(w.Header(), route.CORS, r.Header.Get("Origin"))
 	}
 	if err != nil {
+		if g.cfg.Log != nil {
+			g.cfg.Log("λ " + route.Function + ": " + err.Error())
+		}
 		writeInvokeError(w, err)
 		return
 	}
 	if res.FunctionError != "" {
+		if g.cfg.Log != nil {
+			g.cfg.Log("λ " + route.Function + " failed: " + string(res.Payload))
+		}
 		writeMessage(w, http.StatusBadGateway, "Internal server error")
 		return
 	}

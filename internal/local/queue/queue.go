@@ -264,7 +264,9 @@ func (q *Queue) Send(in ...SendInput) ([]*Message, error) {
 		}
 		q.seq++
 		msg.Seq = q.seq
-		msg.SequenceNumber = fmt.Sprintf("%020d", msg.Seq)
+		if q.cfg.FIFO {
+			msg.SequenceNumber = fmt.Sprintf("%020d", msg.Seq)
+		}
 		out = append(out, msg)
 		stored = append(stored, msg)
 	}

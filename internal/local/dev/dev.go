@@ -1,0 +1,395 @@
+// Package dev runs a whole service on this machine for `nimbus dev`: the
+// instance pool, the API Gateway emulation, Lambda's Invoke API, schedules,
+// durable queues, topics, buses, the local SQS/SNS/EventBridge endpoints
+// and hot reload, started together and shut down together.
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/local"
+	"github.com/nimbusfw/nimbus/internal/local/awsapi"
+	"github.com/nimbusfw/nimbus/internal/local/bus"
+	"github.com/nimbusfw/nimbus/internal/local/gateway"
+	"github.com/nimbusfw/nimbus/internal/local/pool"
+	"github.com/nimbusfw/nimbus/internal/local/queue"
+	"github.com/nimbusfw/nimbus/internal/local/schedule"
+	"github.com/nimbusfw/nimbus/internal/local/topic"
+	"github.com/nimbusfw/nimbus/internal/service"
+)
+
+// Options configure a dev session. Zero values take serverless-offline's
+// defaults.
+type Options struct {
+	Host       string // default 127.0.0.1
+	HTTPPort   int    // default 3000; -1 picks a free port
+	LambdaPort int    // default 3002; -1 picks a free port
+	AWSPort    int    // local SQS/SNS/EventBridge; default 3005; -1 picks a free port
+	// NoPrependStage serves REST routes at /path instead of /{stage}/path.
+	NoPrependStage bool
+	NoAuth         bool
+	// APIKey is accepted for private routes (generated when empty).
+	APIKey string
+	// ClockSpeed runs schedules this many times faster than real time.
+	ClockSpeed float64
+	// NoWatch turns hot reload off.
+	NoWatch bool
+	// StateDir holds the durable queues (default <service>/.nimbus).
+	StateDir string
+	// Log receives the session's output: routes, requests, function logs.
+	Log io.Writer
+	// Invoker replaces the process pool (tests).
+	Invoker local.Invoker
+	// MaxConcurrency caps instances per function (pool default when 0).
+	MaxConcurrency int
+}
+
+// Session is a running `nimbus dev`.
+type Session struct {
+	Service *service.Service
+	// Warnings found while preparing (unsupported settings, unresolvable
+	// environment values).
+	Warnings diag.Diagnostics
+	// URLs of the three servers.
+	HTTPURL, LambdaURL, AWSURL string
+	APIKey                     string
+	Routes                     []*gateway.Route
+
+	gw        *gateway.Gateway
+	lambdaAPI *gateway.LambdaAPI
+	servers   []*http.Server
+	pool      *pool.Pool
+	store     *queue.Store
+	hub       *topic.Hub
+	bus       *bus.Bus
+	jobs      []*schedule.Job
+	cancel    context.CancelFunc
+	bg        sync.WaitGroup
+	log       *lineLog
+	serveErr  chan error
+}
+
+// lineLog serialises lines from every component onto one writer.
+type lineLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineLog) line(s string) {
+	if l.w == nil {
+		return
+	}
+	l.mu.Lock()
+	io.WriteString(l.w, s+"\n")
+	l.mu.Unlock()
+}
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	if l.w == nil {
+		return len(p), nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func listen(host string, port, def int) (net.Listener, error) {
+	if port == 0 {
+		port = def
+	}
+	if port < 0 {
+		port = 0
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s:%d: %w", host, port, err)
+	}
+	return ln, nil
+}
+
+func urlOf(ln net.Listener) string {
+	return "http://" + ln.Addr().String()
+}
+
+// Start prepares everything and starts serving; it returns once the
+// servers accept connections. Problems in the service's configuration are
+// returned as diagnostics.
+func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, error) {
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	s := &Session{Service: svc, log: &lineLog{w: opts.Log}, serveErr: make(chan error, 3)}
+	var ds diag.Diagnostics
+	routes, rds := gateway.RoutesFromService(svc)
+	ds = append(ds, rds...)
+	jobs, sds := schedule.JobsFromService(svc)
+	ds = append(ds, sds...)
+	rules, bds := bus.RulesFromService(svc)
+	ds = append(ds, bds...)
+	pl, pds := planFromService(svc)
+	ds = append(ds, pds...)
+	if ds.HasErrors() {
+		return nil, ds.Err()
+	}
+	s.Warnings = ds
+	s.Routes, s.jobs = routes, jobs
+
+	stateDir := opts.StateDir
+	if stateDir == "" {
+		stateDir = filepath.Join(svc.Dir, ".nimbus")
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, err
+	}
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, p := range []struct{ port, def int }{{opts.HTTPPort, 3000}, {opts.LambdaPort, 3002}, {opts.AWSPort, 3005}} {
+		ln, err := listen(opts.Host, p.port, p.def)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		lns = append(lns, ln)
+	}
+	s.HTTPURL, s.LambdaURL, s.AWSURL = urlOf(lns[0]), urlOf(lns[1]), urlOf(lns[2])
+
+	store, err := queue.Open(filepath.Join(stateDir, "queues.db"))
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	s.store = store
+	for _, q := range pl.queues {
+		if _, err := store.Ensure(q); err != nil {
+			closeAll()
+			store.Close()
+			return nil, err
+		}
+	}
+	for _, q := range pl.queues {
+		if q.DeadLetter != "" {
+			if _, err := store.Queue(q.DeadLetter); err != nil {
+				store.Ensure(queue.Config{Name: q.DeadLetter})
+			}
+		}
+	}
+
+	inv := opts.Invoker
+	if inv == nil {
+		env := map[string]string{
+			"IS_OFFLINE":                   "true",
+			"AWS_ENDPOINT_URL_SQS":         s.AWSURL,
+			"AWS_ENDPOINT_URL_SNS":         s.AWSURL,
+			"AWS_ENDPOINT_URL_EVENTBRIDGE": s.AWSURL,
+			"AWS_ENDPOINT_URL_LAMBDA":      s.LambdaURL,
+		}
+		p, err := pool.New(svc, pool.Options{
+			Log: s.log, Env: env, MaxConcurrency: opts.MaxConcurrency,
+			CacheDir:   stateDir,
+			ResolveEnv: func(_, _ string, v *config.Node) (string, bool) { return s.resolveEnv(pl, v) },
+		})
+		if err != nil {
+			closeAll()
+			store.Close()
+			return nil, err
+		}
+		s.pool = p
+		s.Warnings = append(s.Warnings, p.Warnings()...)
+		inv = p
+	}
+
+	s.hub = &topic.Hub{Invoker: inv, Queues: store, Region: svc.Region, Log: s.log.line}
+	for _, t := range pl.topics {
+		tp := s.hub.Ensure(t)
+		for _, sub := range pl.subs[t] {
+			tp.Subscribe(sub)
+		}
+	}
+	s.bus = &bus.Bus{Rules: rules, Invoker: inv, Region: svc.Region, Log: s.log.line}
+
+	s.APIKey = opts.APIKey
+	if s.APIKey == "" {
+		s.APIKey = "nimbus-local-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	}
+	s.gw = gateway.New(gateway.Config{
+		Routes: routes, Invoker: inv, Stage: svc.Stage, Region: svc.Region,
+		NoPrependStage: opts.NoPrependStage, NoAuth: opts.NoAuth, APIKeys: []string{s.APIKey},
+		BinaryMediaTypes: stringsOf(svc.Provider.Raw.Lookup("apiGateway", "binaryMediaTypes")),
+		Log:              s.log.line,
+	})
+	names := map[string]string{}
+	for _, f := range svc.Functions {
+		names[f.Key], names[f.Name] = f.Key, f.Key
+	}
+	s.lambdaAPI = &gateway.LambdaAPI{Invoker: inv, Functions: names, Region: svc.Region, Log: s.log.line}
+	api := &awsapi.Server{Queues: store, Topics: s.hub, Bus: s.bus, Region: svc.Region, BaseURL: s.AWSURL, Log: s.log.line}
+
+	for i, h := range []http.Handler{s.gw, s.lambdaAPI, api} {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		s.servers = append(s.servers, srv)
+		ln := lns[i]
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.serveErr <- err
+			}
+		}()
+	}
+
+	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	var clock schedule.Clock = schedule.RealClock{}
+	if opts.ClockSpeed > 0 && opts.ClockSpeed != 1 {
+		clock = schedule.NewScaledClock(time.Now(), opts.ClockSpeed)
+	}
+	sched := &schedule.Scheduler{Jobs: jobs, Invoker: inv, Clock: clock, Region: svc.Region, Log: s.log.line}
+	poller := &queue.Poller{Store: store, Invoker: inv, Sources: pl.sources, Region: svc.Region, Log: s.log.line}
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); sched.Run(bgCtx) }()
+	go func() { defer s.bg.Done(); poller.Run(bgCtx) }()
+	if s.pool != nil && !opts.NoWatch {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			if err := s.pool.Watch(bgCtx); err != nil && bgCtx.Err() == nil {
+				s.log.line("hot reload is off: " + err.Error())
+			}
+		}()
+	}
+	return s, nil
+}
+
+func stringsOf(n *config.Node) []string {
+	if n == nil {
+		return nil
+	}
+	var out []string
+	for _, it := range n.Items {
+		out = append(out, it.Scalar0())
+	}
+	return out
+}
+
+// resolveEnv gives environment values that refer to local queues and
+// topics their local meaning: a queue's Ref is its URL, GetAtt Arn its ARN.
+func (s *Session) resolveEnv(pl *plan, v *config.Node) (string, bool) {
+	id, attr, ok := refOf(v)
+	if !ok {
+		return "", false
+	}
+	r := pl.resources[id]
+	if r == nil {
+		return "", false
+	}
+	switch {
+	case r.kind == "queue" && attr == "Ref":
+		return strings.TrimRight(s.AWSURL, "/") + "/" + queue.Account + "/" + r.name, true
+	case r.kind == "queue" && attr == "Arn":
+		return queue.ARN(s.Service.Region, r.name), true
+	case r.kind == "queue" && attr == "QueueName":
+		return r.name, true
+	case r.kind == "queue" && attr == "QueueUrl":
+		return strings.TrimRight(s.AWSURL, "/") + "/" + queue.Account + "/" + r.name, true
+	case r.kind == "topic" && (attr == "Ref" || attr == "TopicArn"):
+		return s.hub.ARN(r.name), true
+	case r.kind == "topic" && attr == "TopicName":
+		return r.name, true
+	}
+	return "", false
+}
+
+// Err reports a server that stopped on its own.
+func (s *Session) Err() <-chan error { return s.serveErr }
+
+// Shutdown stops accepting requests, lets requests and deliveries in
+// flight finish (bounded by ctx), then stops the functions.
+func (s *Session) Shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, srv := range s.servers {
+		wg.Add(1)
+		go func(srv *http.Server) { defer wg.Done(); srv.Shutdown(ctx) }(srv)
+	}
+	wg.Wait()
+	s.cancel()
+	done := make(chan struct{})
+	go func() {
+		s.bg.Wait()
+		s.lambdaAPI.Wait()
+		s.hub.Wait()
+		s.bus.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return s.store.Close()
+}
+
+// PrintBanner writes the routes table and endpoints, serverless-offline style.
+func (s *Session) PrintBanner(w io.Writer) {
+	gateway.SortRoutes(s.Routes)
+	var lines [][2]string
+	for _, r := range s.Routes {
+		lines = append(lines, [2]string{r.Method, s.HTTPURL + s.gw.URLPath(r)})
+		lines = append(lines, [2]string{"POST", s.LambdaURL + "/2015-03-31/functions/" + s.Service.Function(r.Function).Name + "/invocations"})
+	}
+	if len(lines) > 0 {
+		mw, lw := 4, 0
+		for _, l := range lines {
+			mw = max(mw, len(l[0]))
+			lw = max(lw, len(l[1]))
+		}
+		width := mw + 3 + lw + 6
+		fmt.Fprintf(w, "\n   ┌%s┐\n   │%s│\n", strings.Repeat("─", width), strings.Repeat(" ", width))
+		for _, l := range lines {
+			fmt.Fprintf(w, "   │   %-*s | %-*s   │\n", mw, l[0], lw, l[1])
+		}
+		fmt.Fprintf(w, "   │%s│\n   └%s┘\n\n", strings.Repeat(" ", width), strings.Repeat("─", width))
+	}
+	for _, r := range s.Routes {
+		if r.Private {
+			fmt.Fprintf(w, "Key with token: %s\n", s.APIKey)
+			break
+		}
+	}
+	for _, j := range s.jobs {
+		state := ""
+		if !j.Enabled {
+			state = " (disabled)"
+		}
+		var exprs []string
+		for _, e := range j.Exprs {
+			exprs = append(exprs, e.String())
+		}
+		fmt.Fprintf(w, "Scheduling [%s] with [%s]%s\n", j.Function, strings.Join(exprs, ", "), state)
+	}
+	for _, n := range s.store.Names() {
+		fmt.Fprintf(w, "Queue %s: %s/%s/%s\n", n, s.AWSURL, queue.Account, n)
+	}
+	for _, n := range s.hub.Names() {
+		fmt.Fprintf(w, "Topic %s: %s\n", n, s.hub.ARN(n))
+	}
+	fmt.Fprintf(w, "Lambda API (aws lambda invoke --endpoint-url): %s\n", s.LambdaURL)
+	fmt.Fprintf(w, "SQS, SNS and EventBridge API (AWS_ENDPOINT_URL_SQS/SNS/EVENTBRIDGE): %s\n", s.AWSURL)
+	fmt.Fprintf(w, "Server ready: %s\n", s.HTTPURL)
+}
