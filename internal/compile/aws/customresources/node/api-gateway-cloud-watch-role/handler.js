@@ -12,6 +12,7 @@ const {
   ListAttachedRolePoliciesCommand,
   AttachRolePolicyCommand,
 } = require('@aws-sdk/client-iam');
+const { client } = require('../lib/clients');
 const { environment, wrap, retry } = require('../lib/cfn');
 
 const ROLE_NAME = 'serverlessApiGatewayCloudWatchRole';
@@ -45,8 +46,8 @@ async function ensureRole(iam, partition) {
 async function handle(event, context) {
   if (event.RequestType !== 'Create') return {};
   const { partition, region, accountId } = environment(context);
-  const apiGateway = new APIGatewayClient({ region, maxAttempts: 5 });
-  const iam = new IAMClient({ region, maxAttempts: 5 });
+  const apiGateway = client(APIGatewayClient, region);
+  const iam = client(IAMClient, region);
   let roleArn = (event.ResourceProperties || {}).RoleArn;
   if (!roleArn) {
     roleArn = `arn:${partition}:iam::${accountId}:role/${ROLE_NAME}`;

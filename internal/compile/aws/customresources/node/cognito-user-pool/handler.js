@@ -14,6 +14,7 @@ const {
   AddPermissionCommand,
   RemovePermissionCommand,
 } = require('@aws-sdk/client-lambda');
+const { client } = require('../lib/clients');
 const { environment, wrap, statementId } = require('../lib/cfn');
 const { withFunction, withoutFunction, updateRequest, permissionTarget } = require('./triggers');
 
@@ -33,8 +34,8 @@ async function handle(event, context) {
     event.ResourceProperties;
   const { partition, region, accountId } = environment(context);
   const lambdaArn = `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`;
-  const cognito = new CognitoIdentityProviderClient({ region, maxAttempts: 5 });
-  const lambda = new LambdaClient({ region, maxAttempts: 5 });
+  const cognito = client(CognitoIdentityProviderClient, region);
+  const lambda = client(LambdaClient, region);
   const sid = statementId(functionName, permissionTarget(poolName));
 
   const { Id } = await findPool(cognito, poolName);

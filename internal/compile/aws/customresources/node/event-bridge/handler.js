@@ -17,6 +17,7 @@ const {
   AddPermissionCommand,
   RemovePermissionCommand,
 } = require('@aws-sdk/client-lambda');
+const { client } = require('../lib/clients');
 const { environment, wrap, statementId } = require('../lib/cfn');
 const { busName, targetId, target, ruleArn, permissionTarget } = require('./rules');
 
@@ -30,8 +31,8 @@ async function handle(event, context) {
   const { FunctionName: functionName, EventBridgeConfig: config } = event.ResourceProperties;
   const env = environment(context);
   const lambdaArn = `arn:${env.partition}:lambda:${env.region}:${env.accountId}:function:${functionName}`;
-  const events = new EventBridgeClient({ region: env.region, maxAttempts: 5 });
-  const lambda = new LambdaClient({ region: env.region, maxAttempts: 5 });
+  const events = client(EventBridgeClient, env.region);
+  const lambda = client(LambdaClient, env.region);
   const bus = busName(config.EventBus);
   const ownsBus = config.EventBus && !config.EventBus.startsWith('arn') && config.EventBus !== 'default';
   const sid = statementId(functionName, permissionTarget(config.RuleName));

@@ -13,6 +13,7 @@ const {
   AddPermissionCommand,
   RemovePermissionCommand,
 } = require('@aws-sdk/client-lambda');
+const { client } = require('../lib/clients');
 const { environment, wrap, statementId } = require('../lib/cfn');
 const { withFunction, withoutFunction, permissionTarget } = require('./notifications');
 
@@ -28,8 +29,8 @@ async function handle(event, context) {
     event.ResourceProperties;
   const { partition, region, accountId } = environment(context);
   const lambdaArn = `arn:${partition}:lambda:${region}:${accountId}:function:${functionName}`;
-  const s3 = new S3Client({ region, maxAttempts: 5 });
-  const lambda = new LambdaClient({ region, maxAttempts: 5 });
+  const s3 = client(S3Client, region);
+  const lambda = client(LambdaClient, region);
   const sid = statementId(functionName, permissionTarget(bucket));
 
   if (event.RequestType === 'Delete') {
