@@ -115,9 +115,9 @@ func (rc *restCompiler) compileDeployment() {
 func (rc *restCompiler) compilePermissions() {
 	res := rc.c.Template.Resources
 	for _, e := range rc.permissionOrder {
-		getter := map[string]any{"Fn::GetAtt": []any{apiLambdaLogicalID(e.fn.Key), "Arn"}}
+		getter := map[string]any{"Fn::GetAtt": []any{FunctionLogicalID(e.fn.Key), "Arn"}}
 		var fnName any = getter
-		aliasName, aliasID := apiTargetAlias(e.fn)
+		aliasName, aliasID := rc.c.apiAlias(e.fn)
 		if aliasName != "" {
 			fnName = map[string]any{"Fn::Join": []any{":", []any{getter, aliasName}}}
 		}
@@ -133,13 +133,13 @@ func (rc *restCompiler) compilePermissions() {
 		if aliasID != "" {
 			r["DependsOn"] = aliasID
 		}
-		res[restPermissionLogicalID(e.fn.Key)] = r
+		res[APIGatewayPermissionLogicalID(e.fn.Key)] = r
 
 		a := e.auth
 		if a == nil || a.arn == nil || a.isCognito() {
 			continue
 		}
-		id := restPermissionLogicalID(a.name)
+		id := APIGatewayPermissionLogicalID(a.name)
 		if _, exists := res[id]; exists || a.managedExternally {
 			continue
 		}

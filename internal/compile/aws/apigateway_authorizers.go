@@ -119,8 +119,8 @@ func (rc *restCompiler) normalizeAuthorizer(e *restEvent, n *config.Node) (*rest
 			rc.errorf(n.Pos, where, "Function %q referenced as authorizer is not defined in this service", fnName)
 			return nil, false
 		}
-		a.arn = apiLambdaTarget(f, fnName)
-		_, a.logicalID = apiTargetAlias(f)
+		a.arn = rc.c.FunctionTarget(fnName)
+		_, a.logicalID = rc.c.apiAlias(f)
 	}
 	if !a.identitySourceSet && !(a.typ != "" && strings.ToUpper(a.typ) == "REQUEST" && a.resultTTL != nil && *a.resultTTL == 0) {
 		a.identitySource = "method.request.header.Authorization"
@@ -188,7 +188,7 @@ func (rc *restCompiler) compileAuthorizers() {
 				props["Type"] = "TOKEN"
 			}
 		}
-		r := rc.c.Template.AddResource(restAuthorizerLogicalID(a.name), "AWS::ApiGateway::Authorizer", props)
+		r := rc.c.Template.AddResource(AuthorizerLogicalID(a.name), "AWS::ApiGateway::Authorizer", props)
 		if a.logicalID != "" {
 			r["DependsOn"] = a.logicalID
 		}

@@ -93,7 +93,7 @@ func (p *restPreflight) merge(c *restCors) {
 func (rc *restCompiler) compileCors() {
 	for _, pf := range rc.preflight {
 		resourceName := rc.resourceName(pf.path)
-		id := restMethodLogicalID(resourceName, "options")
+		id := MethodLogicalID(resourceName, "options")
 		origin := "undefined"
 		if pf.origin != nil {
 			origin = *pf.origin

@@ -8,46 +8,6 @@ import (
 // names, key objects, or {planName: [keys…]} groups when
 // provider.apiGateway.usagePlan is a list of named plans.
 
-func restAPIKeyLogicalID(n int, group string) string {
-	if group != "" {
-		return "ApiGatewayApiKey" + apiUpperFirst(group) + apiItoa(n)
-	}
-	return "ApiGatewayApiKey" + apiItoa(n)
-}
-
-func restUsagePlanLogicalID(name string) string {
-	if name != "" {
-		return "ApiGatewayUsagePlan" + apiUpperFirst(name)
-	}
-	return "ApiGatewayUsagePlan"
-}
-
-func restUsagePlanKeyLogicalID(n int, group string) string {
-	if group != "" {
-		return "ApiGatewayUsagePlanKey" + apiUpperFirst(group) + apiItoa(n)
-	}
-	return "ApiGatewayUsagePlanKey" + apiItoa(n)
-}
-
-func apiItoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	if neg {
-		b = append([]byte{'-'}, b...)
-	}
-	return string(b)
-}
-
 // restKeyGroupName is Object.keys(definition)[0]: a map's first key, or "0"
 // for a non-empty string (JavaScript enumerates a string's indexes).
 func restKeyGroupName(def *config.Node) string {
@@ -124,12 +84,12 @@ func (rc *restCompiler) compileAPIKeys() {
 			n = 0
 			for _, k := range apiItems(def.Get(group)) {
 				n++
-				rc.c.Template.Resources[restAPIKeyLogicalID(n, group)] = rc.apiKeyResource(k)
+				rc.c.Template.Resources[APIKeyLogicalID(n, group)] = rc.apiKeyResource(k)
 			}
 			continue
 		}
 		n++
-		rc.c.Template.Resources[restAPIKeyLogicalID(n, "")] = rc.apiKeyResource(def)
+		rc.c.Template.Resources[APIKeyLogicalID(n, "")] = rc.apiKeyResource(def)
 	}
 }
 
@@ -196,12 +156,12 @@ func (rc *restCompiler) compileUsagePlans() {
 	if up != nil && up.Kind == config.Seq {
 		for _, it := range apiItems(up) {
 			name := restKeyGroupName(it)
-			rc.c.Template.Resources[restUsagePlanLogicalID(name)] = rc.usagePlanResource(name)
+			rc.c.Template.Resources[UsagePlanLogicalID(name)] = rc.usagePlanResource(name)
 			rc.usagePlanNames = append(rc.usagePlanNames, name)
 		}
 		return
 	}
-	rc.c.Template.Resources[restUsagePlanLogicalID("")] = rc.usagePlanResource("default")
+	rc.c.Template.Resources[UsagePlanLogicalID("")] = rc.usagePlanResource("default")
 	rc.usagePlanNames = append(rc.usagePlanNames, "default")
 }
 
@@ -214,9 +174,9 @@ func (rc *restCompiler) compileUsagePlanKeys() {
 		return map[string]any{
 			"Type": "AWS::ApiGateway::UsagePlanKey",
 			"Properties": map[string]any{
-				"KeyId":       map[string]any{"Ref": restAPIKeyLogicalID(n, group)},
+				"KeyId":       map[string]any{"Ref": APIKeyLogicalID(n, group)},
 				"KeyType":     "API_KEY",
-				"UsagePlanId": map[string]any{"Ref": restUsagePlanLogicalID(plan)},
+				"UsagePlanId": map[string]any{"Ref": UsagePlanLogicalID(plan)},
 			},
 		}
 	}
@@ -232,11 +192,11 @@ func (rc *restCompiler) compileUsagePlanKeys() {
 			n = 0
 			for range apiItems(def.Get(group)) {
 				n++
-				rc.c.Template.Resources[restUsagePlanKeyLogicalID(n, group)] = planKey(n, group, group)
+				rc.c.Template.Resources[UsagePlanKeyLogicalID(n, group)] = planKey(n, group, group)
 			}
 			continue
 		}
 		n++
-		rc.c.Template.Resources[restUsagePlanKeyLogicalID(n, "")] = planKey(n, "", "")
+		rc.c.Template.Resources[UsagePlanKeyLogicalID(n, "")] = planKey(n, "", "")
 	}
 }

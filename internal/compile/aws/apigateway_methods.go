@@ -6,18 +6,6 @@ import (
 	"github.com/nimbusfw/nimbus/internal/config"
 )
 
-func restMethodLogicalID(resourceName, method string) string {
-	return "ApiGatewayMethod" + resourceName + apiUpperFirst(strings.ToLower(method))
-}
-
-func restPermissionLogicalID(fn string) string {
-	return apiNormalizedName(fn) + "LambdaPermissionApiGateway"
-}
-
-func restAuthorizerLogicalID(name string) string {
-	return apiNormalizedName(name) + "ApiGatewayAuthorizer"
-}
-
 // compileMethods adds one AWS::ApiGateway::Method per event.
 func (rc *restCompiler) compileMethods() {
 	for _, e := range rc.events {
@@ -38,8 +26,8 @@ func (rc *restCompiler) compileMethods() {
 		if e.operationID != nil {
 			props["OperationName"] = e.operationID
 		}
-		dependsOn := []any{restPermissionLogicalID(e.fn.Key)}
-		aliasName, aliasID := apiTargetAlias(e.fn)
+		dependsOn := []any{APIGatewayPermissionLogicalID(e.fn.Key)}
+		aliasName, aliasID := rc.c.apiAlias(e.fn)
 		if aliasID != "" {
 			dependsOn = append(dependsOn, aliasID)
 		}
@@ -83,7 +71,7 @@ func (rc *restCompiler) compileMethods() {
 			}
 		}
 
-		id := restMethodLogicalID(resourceName, e.method)
+		id := MethodLogicalID(resourceName, e.method)
 		rc.methodIDs = append(rc.methodIDs, id)
 		r := rc.c.Template.AddResource(id, "AWS::ApiGateway::Method", props)
 		r["DependsOn"] = dependsOn
@@ -125,7 +113,7 @@ func (rc *restCompiler) methodAuthorization(e *restEvent) (map[string]any, []any
 		}
 		return props, nil
 	}
-	id := restAuthorizerLogicalID(a.name)
+	id := AuthorizerLogicalID(a.name)
 	if a.isCognito() {
 		props := map[string]any{"AuthorizationType": "COGNITO_USER_POOLS", "AuthorizerId": map[string]any{"Ref": id}}
 		if len(a.scopes) > 0 {
@@ -143,7 +131,7 @@ func (rc *restCompiler) methodIntegration(e *restEvent, aliasName string) map[st
 	case "AWS", "AWS_PROXY":
 		parts := []any{
 			"arn:", map[string]any{"Ref": "AWS::Partition"}, ":apigateway:", map[string]any{"Ref": "AWS::Region"},
-			":lambda:path/2015-03-31/functions/", map[string]any{"Fn::GetAtt": []any{apiLambdaLogicalID(e.fn.Key), "Arn"}},
+			":lambda:path/2015-03-31/functions/", map[string]any{"Fn::GetAtt": []any{FunctionLogicalID(e.fn.Key), "Arn"}},
 		}
 		if aliasName != "" {
 			parts = append(parts, ":", aliasName)

@@ -7,74 +7,9 @@ import (
 	"github.com/nimbusfw/nimbus/internal/service"
 )
 
-// The API event compilers need a handful of v3's naming rules
-// (lib/plugins/aws/lib/naming.js). They are kept private here with an api
-// prefix so they never collide with the shared naming.go while it grows.
-
-// apiUpperFirst is lodash's upperFirst.
-func apiUpperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	r := []rune(s)
-	r[0] = unicode.ToUpper(r[0])
-	return string(r)
-}
-
-// apiNormalizedName is getNormalizedResourceName: dashes and underscores
-// spelled out, first letter upper-cased ("hello-world" → "HelloDashworld").
-func apiNormalizedName(name string) string {
-	name = strings.ReplaceAll(name, "-", "Dash")
-	name = strings.ReplaceAll(name, "_", "Underscore")
-	return apiUpperFirst(name)
-}
-
-// apiAlphaNumericName is normalizeNameToAlphaNumericOnly.
-func apiAlphaNumericName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			b.WriteRune(r)
-		}
-	}
-	return apiUpperFirst(b.String())
-}
-
-// apiNormalizePathPart is normalizePathPart: lodash capitalize (first upper,
-// rest lower), "-" → "Dash", "{x}" → "xVar", then only ASCII alphanumerics.
-func apiNormalizePathPart(part string) string {
-	r := []rune(strings.ToLower(part))
-	if len(r) > 0 {
-		r[0] = unicode.ToUpper(r[0])
-	}
-	s := strings.ReplaceAll(string(r), "-", "Dash")
-	// JavaScript's /\{(.*)\}/ is greedy: from the first "{" to the last "}".
-	if i := strings.Index(s, "{"); i >= 0 {
-		if j := strings.LastIndex(s, "}"); j > i {
-			s = s[:i] + s[i+1:j] + "Var" + s[j+1:]
-		}
-	}
-	var b strings.Builder
-	for _, c := range s {
-		if c < 128 && (unicode.IsLetter(c) || unicode.IsDigit(c)) {
-			b.WriteRune(c)
-		}
-	}
-	return apiUpperFirst(b.String())
-}
-
-// apiNormalizePath is normalizePath: every "/"-separated part normalised and
-// joined ("users/{id}" → "UsersIdVar").
-func apiNormalizePath(path string) string {
-	parts := strings.Split(path, "/")
-	var b strings.Builder
-	for _, p := range parts {
-		b.WriteString(apiNormalizePathPart(p))
-	}
-	return b.String()
-}
-
-func apiLambdaLogicalID(fn string) string { return apiNormalizedName(fn) + "LambdaFunction" }
+// Naming and intrinsic helpers only the API compilers need; the shared
+// logical-ID rules live in naming.go. Model logical IDs go through lodash's
+// startCase and camelCase, reproduced here for the inputs v3 feeds them.
 
 // apiWords splits a string into words the way lodash's words() does for the
 // inputs serverless feeds it (content types, schema ids): on anything not a
@@ -117,7 +52,7 @@ func apiWords(s string) []string {
 func apiStartCaseJoined(s string) string {
 	var b strings.Builder
 	for _, w := range apiWords(s) {
-		b.WriteString(apiUpperFirst(w))
+		b.WriteString(UpperFirst(w))
 	}
 	return b.String()
 }
@@ -128,36 +63,21 @@ func apiCamelCase(s string) string {
 	for i, w := range apiWords(s) {
 		w = strings.ToLower(w)
 		if i > 0 {
-			w = apiUpperFirst(w)
+			w = UpperFirst(w)
 		}
 		b.WriteString(w)
 	}
 	return b.String()
 }
 
-// apiTargetAlias is the alias v3 routes API traffic to: functions with
-// provisioned concurrency or SnapStart are invoked through an alias.
-func apiTargetAlias(f *service.Function) (name, logicalID string) {
+// apiAlias is the alias a function's API traffic goes through (provisioned
+// concurrency or SnapStart), "" when none or when f is nil.
+func (c *Context) apiAlias(f *service.Function) (name, logicalID string) {
 	if f == nil {
 		return "", ""
 	}
-	if f.Raw.Get("provisionedConcurrency").Truthy() {
-		return "provisioned", apiNormalizedName(f.Key) + "ProvConcLambdaAlias"
-	}
-	if f.Raw.Get("snapStart").Truthy() {
-		return "snapstart", apiNormalizedName(f.Key) + "SnapStartLambdaAlias"
-	}
-	return "", ""
-}
-
-// apiLambdaTarget is resolveLambdaTarget: the function ARN, or
-// "<arn>:<alias>" when traffic goes through an alias.
-func apiLambdaTarget(f *service.Function, key string) any {
-	getter := map[string]any{"Fn::GetAtt": []any{apiLambdaLogicalID(key), "Arn"}}
-	if alias, _ := apiTargetAlias(f); alias != "" {
-		return map[string]any{"Fn::Join": []any{":", []any{getter, alias}}}
-	}
-	return getter
+	name, logicalID, _ = c.FunctionAlias(f.Key)
+	return name, logicalID
 }
 
 // apiInvocationURI is the API Gateway → Lambda integration URI around target.

@@ -68,7 +68,7 @@ func (rc *restCompiler) compileResources() bool {
 		if n.resourceID != nil {
 			continue
 		}
-		n.logicalID = "ApiGatewayResource" + apiNormalizePath(n.path)
+		n.logicalID = "ApiGatewayResource" + NormalizePath(n.path)
 		var parent any
 		if n.parent != nil {
 			parent = rc.resourceID(n.parent.path)
@@ -96,7 +96,7 @@ func (rc *restCompiler) resourceID(path string) any {
 		return n.resourceID
 	}
 	if n.logicalID == "" {
-		n.logicalID = "ApiGatewayResource" + apiNormalizePath(n.path)
+		n.logicalID = "ApiGatewayResource" + NormalizePath(n.path)
 	}
 	return map[string]any{"Ref": n.logicalID}
 }
@@ -210,7 +210,7 @@ func (rc *restCompiler) resourcePaths() ([]*restResourceNode, string) {
 			path := p.path
 			n := &restResourceNode{path: path, name: p.name, resourceID: p.resourceID}
 			if n.name == "" {
-				n.name = apiNormalizePath(path)
+				n.name = NormalizePath(path)
 			}
 			out = append(out, n)
 		}
@@ -281,7 +281,7 @@ func combineResourceTrees(trees []*restResourceNode) []*restResourceNode {
 	var walk func(n *restResourceNode)
 	walk = func(n *restResourceNode) {
 		if n.name == "" {
-			n.name = apiNormalizePath(n.path)
+			n.name = NormalizePath(n.path)
 		}
 		if i, ok := seen[n.path]; ok {
 			out[i] = n

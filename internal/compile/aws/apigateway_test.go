@@ -225,3 +225,26 @@ func FuzzAPIEvents(f *testing.F) {
 		}
 	})
 }
+
+// TestLodashCaseHelpers pins apiStartCaseJoined and apiCamelCase to what
+// lodash 4 returns (values produced with node and serverless' lodash).
+func TestLodashCaseHelpers(t *testing.T) {
+	for _, tc := range [][3]string{
+		{"application/json", "ApplicationJson", "ApplicationJson"},
+		{"application/vnd.api+json", "ApplicationVndApiJson", "ApplicationVndApiJson"},
+		{"text/plain", "TextPlain", "TextPlain"},
+		{"post-create-model", "PostCreateModel", "PostCreateModel"},
+		{"PostCreateModel", "PostCreateModel", "PostCreateModel"},
+		{"my_schema.v2", "MySchemaV2", "MySchemaV2"},
+		{"XMLHttpRequest", "XMLHttpRequest", "XmlHttpRequest"},
+		{"abc123def", "Abc123Def", "Abc123Def"},
+		{"user ID", "UserID", "UserId"},
+	} {
+		if got := apiStartCaseJoined(tc[0]); got != tc[1] {
+			t.Errorf("startCase(%q) = %q, want %q", tc[0], got, tc[1])
+		}
+		if got := UpperFirst(apiCamelCase(tc[0])); got != tc[2] {
+			t.Errorf("upperFirst(camelCase(%q)) = %q, want %q", tc[0], got, tc[2])
+		}
+	}
+}

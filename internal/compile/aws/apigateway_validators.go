@@ -13,7 +13,7 @@ func (rc *restCompiler) requestValidator() string {
 	if rc.validatorID != "" {
 		return rc.validatorID
 	}
-	rc.validatorID = "ApiGateway" + apiAlphaNumericName(rc.c.Svc.Name) + "RequestValidator"
+	rc.validatorID = "ApiGateway" + NormalizeNameToAlphaNumericOnly(rc.c.Svc.Name) + "RequestValidator"
 	rc.c.Template.AddResource(rc.validatorID, "AWS::ApiGateway::RequestValidator", map[string]any{
 		"RestApiId":                 rc.restAPIID(),
 		"ValidateRequestBody":       true,
@@ -30,7 +30,7 @@ func (rc *restCompiler) compileRequestValidators() {
 			continue
 		}
 		resourceName := rc.resourceName(e.path)
-		methodID := restMethodLogicalID(resourceName, e.method)
+		methodID := MethodLogicalID(resourceName, e.method)
 		method := rc.c.Template.Resource(methodID)
 		if method == nil {
 			continue
@@ -91,7 +91,7 @@ func (rc *restCompiler) providerModel(id string, sc *config.Node) string {
 	if s := sc.Get("schema"); s.Truthy() {
 		definition = s.Interface()
 	}
-	modelID := "ApiGateway" + apiUpperFirst(apiCamelCase(id)) + "Model"
+	modelID := "ApiGateway" + UpperFirst(apiCamelCase(id)) + "Model"
 	props := map[string]any{
 		"RestApiId":   map[string]any{"Ref": restAPILogicalID},
 		"Schema":      definition,

@@ -462,10 +462,6 @@ func (hc *httpAPICompiler) compileStage() {
 	}}})
 }
 
-func httpAPIAuthorizerLogicalID(name string) string {
-	return "HttpApiAuthorizer" + apiNormalizedName(name)
-}
-
 func (hc *httpAPICompiler) compileAuthorizers() {
 	for _, a := range hc.authorizers {
 		var identity any
@@ -489,10 +485,10 @@ func (hc *httpAPICompiler) compileAuthorizers() {
 			props["AuthorizerPayloadFormatVersion"] = a.payloadVersion
 			target := a.functionArn
 			if target == nil {
-				target = apiLambdaTarget(a.function, a.functionName)
+				target = hc.c.FunctionTarget(a.functionName)
 			}
 			props["AuthorizerUri"] = apiInvocationURI(target)
-			if _, aliasID := apiTargetAlias(a.function); aliasID != "" {
+			if _, aliasID := hc.c.apiAlias(a.function); aliasID != "" {
 				r["DependsOn"] = aliasID
 			}
 			if !a.managedExternally {
@@ -502,7 +498,7 @@ func (hc *httpAPICompiler) compileAuthorizers() {
 			props["AuthorizerType"] = "JWT"
 			props["JwtConfiguration"] = map[string]any{"Audience": a.audience, "Issuer": a.issuerURL}
 		}
-		hc.c.Template.Resources[httpAPIAuthorizerLogicalID(a.name)] = r
+		hc.c.Template.Resources[HTTPAPIAuthorizerLogicalID(a.name)] = r
 	}
 }
 
@@ -516,10 +512,10 @@ func (hc *httpAPICompiler) compileAuthorizerPermission(a *httpAPIAuthorizer, tar
 			"SourceArn":    apiExecuteSourceArn(hc.apiID(), "/*"),
 		},
 	}
-	if _, aliasID := apiTargetAlias(a.function); aliasID != "" {
+	if _, aliasID := hc.c.apiAlias(a.function); aliasID != "" {
 		r["DependsOn"] = aliasID
 	}
-	hc.c.Template.Resources[apiNormalizedName(a.name)+"LambdaAuthorizerPermissionHttpApi"] = r
+	hc.c.Template.Resources[HTTPAPIAuthorizerPermissionLogicalID(a.name)] = r
 }
 
 func (hc *httpAPICompiler) compileEndpoints() {
@@ -530,8 +526,8 @@ func (hc *httpAPICompiler) compileEndpoints() {
 	}
 	for _, r := range hc.routes {
 		fn := r.fn
-		target := apiLambdaTarget(fn, fn.Key)
-		_, aliasID := apiTargetAlias(fn)
+		target := hc.c.FunctionTarget(fn.Key)
+		_, aliasID := hc.c.apiAlias(fn)
 		permission := map[string]any{
 			"Type": "AWS::Lambda::Permission",
 			"Properties": map[string]any{
@@ -544,7 +540,7 @@ func (hc *httpAPICompiler) compileEndpoints() {
 		if aliasID != "" {
 			permission["DependsOn"] = aliasID
 		}
-		hc.c.Template.Resources[apiNormalizedName(fn.Key)+"LambdaPermissionHttpApi"] = permission
+		hc.c.Template.Resources[HTTPAPIPermissionLogicalID(fn.Key)] = permission
 
 		var payload any = payloadDefault
 		if p := fn.Raw.Get("httpApi").Get("payload"); p.Truthy() {
@@ -552,7 +548,7 @@ func (hc *httpAPICompiler) compileEndpoints() {
 		} else if providerPayload != nil {
 			payload = providerPayload
 		}
-		integrationID := "HttpApiIntegration" + apiNormalizedName(fn.Key)
+		integrationID := HTTPAPIIntegrationLogicalID(fn.Key)
 		integration := map[string]any{
 			"Type": "AWS::ApiGatewayV2::Integration",
 			"Properties": map[string]any{
@@ -573,7 +569,7 @@ func (hc *httpAPICompiler) compileEndpoints() {
 		if routeKey == "*" {
 			routeKey = "$default"
 		} else {
-			logicalID = "HttpApiRoute" + apiNormalizePath(r.key)
+			logicalID = "HttpApiRoute" + NormalizePath(r.key)
 		}
 		props := map[string]any{
 			"ApiId":    hc.apiID(),
@@ -593,7 +589,7 @@ func (hc *httpAPICompiler) compileEndpoints() {
 				if ra.id != nil {
 					props["AuthorizerId"] = ra.id
 				} else {
-					props["AuthorizerId"] = map[string]any{"Ref": httpAPIAuthorizerLogicalID(ra.name)}
+					props["AuthorizerId"] = map[string]any{"Ref": HTTPAPIAuthorizerLogicalID(ra.name)}
 				}
 				if r.scopes != nil {
 					props["AuthorizationScopes"] = r.scopes

@@ -36,13 +36,6 @@ type wsEvent struct {
 	auth              *wsAuthorizer
 }
 
-func wsRouteKey(route string) string {
-	r := strings.NewReplacer("$", "S", "/", "Slash", "-", "Dash", "_", "Underscore", ".", "Period")
-	return r.Replace(route)
-}
-
-func wsRouteLogicalID(route string) string { return wsRouteKey(route) + "WebsocketsRoute" }
-
 func compileWebsockets(c *Context) {
 	events, ok := wsValidate(c)
 	if !ok || len(events) == 0 {
@@ -97,23 +90,23 @@ func compileWebsockets(c *Context) {
 			"Properties": map[string]any{
 				"ApiId":           apiID,
 				"IntegrationType": "AWS_PROXY",
-				"IntegrationUri":  apiInvocationURI(apiLambdaTarget(f, e.fnKey)),
+				"IntegrationUri":  apiInvocationURI(c.FunctionTarget(e.fnKey)),
 			},
 		}
-		if _, aliasID := apiTargetAlias(f); aliasID != "" {
+		if _, aliasID := c.apiAlias(f); aliasID != "" {
 			r["DependsOn"] = aliasID
 		}
-		res[apiNormalizedName(e.fnKey)+"WebsocketsIntegration"] = r
+		res[WebsocketsIntegrationLogicalID(e.fnKey)] = r
 	}
 	for _, e := range events {
 		if e.responseSelection == "" {
 			continue
 		}
-		res[wsRouteLogicalID(e.route)+"Response"] = map[string]any{
+		res[WebsocketsRouteResponseLogicalID(e.route)] = map[string]any{
 			"Type": "AWS::ApiGatewayV2::RouteResponse",
 			"Properties": map[string]any{
 				"ApiId":            apiID,
-				"RouteId":          map[string]any{"Ref": wsRouteLogicalID(e.route)},
+				"RouteId":          map[string]any{"Ref": WebsocketsRouteLogicalID(e.route)},
 				"RouteResponseKey": "$default",
 			},
 		}
@@ -133,16 +126,16 @@ func compileWebsockets(c *Context) {
 			},
 		}
 		if f := c.Svc.Function(e.auth.name); f != nil {
-			if _, aliasID := apiTargetAlias(f); aliasID != "" {
+			if _, aliasID := c.apiAlias(f); aliasID != "" {
 				r["DependsOn"] = aliasID
 			}
 		}
-		res[apiNormalizedName(e.auth.name)+"WebsocketsAuthorizer"] = r
+		res[WebsocketsAuthorizerLogicalID(e.auth.name)] = r
 	}
 	apiRef, _ := apiID.(map[string]any)["Ref"].(string)
 	for _, e := range events {
 		f := c.Svc.Function(e.fnKey)
-		_, aliasID := apiTargetAlias(f)
+		_, aliasID := c.apiAlias(f)
 		deps := []any{}
 		if apiRef != "" {
 			deps = append(deps, apiRef)
@@ -150,13 +143,13 @@ func compileWebsockets(c *Context) {
 		if aliasID != "" {
 			deps = append(deps, aliasID)
 		} else {
-			deps = append(deps, apiLambdaLogicalID(e.fnKey))
+			deps = append(deps, FunctionLogicalID(e.fnKey))
 		}
-		res[apiNormalizedName(e.fnKey)+"LambdaPermissionWebsockets"] = map[string]any{
+		res[WebsocketsPermissionLogicalID(e.fnKey)] = map[string]any{
 			"Type":      "AWS::Lambda::Permission",
 			"DependsOn": deps,
 			"Properties": map[string]any{
-				"FunctionName": apiLambdaTarget(f, e.fnKey),
+				"FunctionName": c.FunctionTarget(e.fnKey),
 				"Action":       "lambda:InvokeFunction",
 				"Principal":    "apigateway.amazonaws.com",
 			},
@@ -171,15 +164,15 @@ func compileWebsockets(c *Context) {
 		props := map[string]any{"Action": "lambda:InvokeFunction", "Principal": "apigateway.amazonaws.com"}
 		if e.auth.permissionIsFn {
 			af := c.Svc.Function(e.auth.name)
-			props["FunctionName"] = apiLambdaTarget(af, e.auth.name)
+			props["FunctionName"] = c.FunctionTarget(e.auth.name)
 			adeps = append(adeps, e.auth.permission)
-			if _, aid := apiTargetAlias(af); aid != "" {
+			if _, aid := c.apiAlias(af); aid != "" {
 				adeps = append(adeps, aid)
 			}
 		} else {
 			props["FunctionName"] = e.auth.permission
 		}
-		res[apiNormalizedName(e.auth.name)+"LambdaPermissionWebsockets"] = map[string]any{
+		res[WebsocketsPermissionLogicalID(e.auth.name)] = map[string]any{
 			"Type":       "AWS::Lambda::Permission",
 			"DependsOn":  adeps,
 			"Properties": props,
@@ -191,7 +184,7 @@ func compileWebsockets(c *Context) {
 			"RouteKey":          e.route,
 			"AuthorizationType": "NONE",
 			"Target": map[string]any{"Fn::Join": []any{"/", []any{
-				"integrations", map[string]any{"Ref": apiNormalizedName(e.fnKey) + "WebsocketsIntegration"},
+				"integrations", map[string]any{"Ref": WebsocketsIntegrationLogicalID(e.fnKey)},
 			}}},
 		}
 		if e.responseSelection != "" {
@@ -199,9 +192,9 @@ func compileWebsockets(c *Context) {
 		}
 		if e.auth != nil {
 			props["AuthorizationType"] = "CUSTOM"
-			props["AuthorizerId"] = map[string]any{"Ref": apiNormalizedName(e.auth.name) + "WebsocketsAuthorizer"}
+			props["AuthorizerId"] = map[string]any{"Ref": WebsocketsAuthorizerLogicalID(e.auth.name)}
 		}
-		res[wsRouteLogicalID(e.route)] = map[string]any{"Type": "AWS::ApiGatewayV2::Route", "Properties": props}
+		res[WebsocketsRouteLogicalID(e.route)] = map[string]any{"Type": "AWS::ApiGatewayV2::Route", "Properties": props}
 	}
 	if !wsCompileStage(c, apiID, description, external) {
 		return
@@ -277,9 +270,9 @@ func wsCompileDeployment(c *Context, events []*wsEvent, apiID, description any, 
 	var deps []any
 	for _, e := range events {
 		if e.responseSelection != "" {
-			deps = append(deps, wsRouteLogicalID(e.route)+"Response")
+			deps = append(deps, WebsocketsRouteResponseLogicalID(e.route))
 		}
-		deps = append(deps, wsRouteLogicalID(e.route))
+		deps = append(deps, WebsocketsRouteLogicalID(e.route))
 	}
 	order, authPerms := wsCreationOrder(events)
 	data := wsTemplatePartJSON(c.Template, order, authPerms)
@@ -324,22 +317,22 @@ func wsCreationOrder(events []*wsEvent) ([]string, map[string]bool) {
 	}
 	add(websocketsAPILogicalID)
 	for _, e := range events {
-		add(apiNormalizedName(e.fnKey) + "WebsocketsIntegration")
+		add(WebsocketsIntegrationLogicalID(e.fnKey))
 	}
 	for _, e := range events {
 		if e.responseSelection != "" {
-			add(wsRouteLogicalID(e.route) + "Response")
+			add(WebsocketsRouteResponseLogicalID(e.route))
 		}
 	}
 	for _, e := range events {
 		if e.auth != nil {
-			add(apiNormalizedName(e.auth.name) + "WebsocketsAuthorizer")
+			add(WebsocketsAuthorizerLogicalID(e.auth.name))
 		}
 	}
 	for _, e := range events {
-		add(apiNormalizedName(e.fnKey) + "LambdaPermissionWebsockets")
+		add(WebsocketsPermissionLogicalID(e.fnKey))
 		if e.auth != nil {
-			id := apiNormalizedName(e.auth.name) + "LambdaPermissionWebsockets"
+			id := WebsocketsPermissionLogicalID(e.auth.name)
 			if !seen[id] {
 				authPerms[id] = true
 			}
@@ -347,7 +340,7 @@ func wsCreationOrder(events []*wsEvent) ([]string, map[string]bool) {
 		}
 	}
 	for _, e := range events {
-		add(wsRouteLogicalID(e.route))
+		add(WebsocketsRouteLogicalID(e.route))
 	}
 	add("WebsocketsDeploymentStage")
 	return order, authPerms
@@ -508,8 +501,8 @@ func wsValidate(c *Context) ([]*wsEvent, bool) {
 					c.Diags.Errorf(a.Pos, where+".authorizer", "Function %q referenced as authorizer is not defined in this service", s)
 					return nil, false
 				}
-				e.auth = &wsAuthorizer{name: s, uri: apiInvocationURI(apiLambdaTarget(af, s)), identitySource: defaultIdentity,
-					permission: apiLambdaLogicalID(s), permissionIsFn: true}
+				e.auth = &wsAuthorizer{name: s, uri: apiInvocationURI(c.FunctionTarget(s)), identitySource: defaultIdentity,
+					permission: FunctionLogicalID(s), permissionIsFn: true}
 			}
 		} else if a != nil && a.Kind == config.Map {
 			e.auth = &wsAuthorizer{}
@@ -533,8 +526,8 @@ func wsValidate(c *Context) ([]*wsEvent, bool) {
 					c.Diags.Errorf(n.Pos, where+".authorizer.name", "Function %q referenced as authorizer is not defined in this service", e.auth.name)
 					return nil, false
 				}
-				e.auth.uri = apiInvocationURI(apiLambdaTarget(af, e.auth.name))
-				e.auth.permission = apiLambdaLogicalID(e.auth.name)
+				e.auth.uri = apiInvocationURI(c.FunctionTarget(e.auth.name))
+				e.auth.permission = FunctionLogicalID(e.auth.name)
 				e.auth.permissionIsFn = true
 			}
 			if is := a.Get("identitySource"); is.Truthy() {
@@ -551,7 +544,7 @@ func wsValidate(c *Context) ([]*wsEvent, bool) {
 // wsRouteValid rejects routes whose logical ID CloudFormation would refuse
 // (v3 writes the template and lets the deploy fail).
 func wsRouteValid(c *Context, route string, pos diag.Pos, path string) bool {
-	if id := wsRouteLogicalID(route); !apiAlphanumeric(id) {
+	if id := WebsocketsRouteLogicalID(route); !apiAlphanumeric(id) {
 		c.Diags.Errorf(pos, path, "websocket route %q gives the logical ID %q, which CloudFormation rejects: use letters, digits and $ / - _ . only", route, id)
 		return false
 	}
