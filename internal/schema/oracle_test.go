@@ -285,7 +285,7 @@ func TestAgreesWithServerlessV3OnGeneratedConfigs(t *testing.T) {
 	// NIMBUS_ORACLE_COUNT and NIMBUS_ORACLE_SEED explore further by hand.
 	count, seed := os.Getenv("NIMBUS_ORACLE_COUNT"), os.Getenv("NIMBUS_ORACLE_SEED")
 	if count == "" {
-		count = "1500"
+		count = "1000"
 	}
 	if seed == "" {
 		seed = "7"

@@ -65,8 +65,10 @@ func checkProvider(root *config.Node) diag.Diagnostics {
 	if p.Value.Kind == config.Map {
 		name = p.Value.Get("name")
 		path = "provider.name"
-		if name == nil {
-			return nil // the schema reports the missing name
+		if name == nil || name.Kind == config.Null {
+			ds.Append(keyDiag(diag.Error, p, "provider", `"provider.name" property is missing`,
+				"Add \"name: aws\" under provider."))
+			return ds
 		}
 		where = name
 	}

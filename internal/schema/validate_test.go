@@ -102,6 +102,9 @@ func TestValidate(t *testing.T) {
 			`Error 1:1: "service" property is missing [Name the service at the top of the file, e.g. "service: my-service".]`,
 			`Error 1:1: "provider" property is missing [Add "provider:" with "name: aws" and a runtime.]`,
 		}},
+		{"provider without name", "service: svc\nprovider:\n  runtime: nodejs18.x\n", []string{
+			`Error 2:1: provider: "provider.name" property is missing [Add "name: aws" under provider.]`,
+		}},
 		{"provider as a string", "service: svc\nprovider: aws\n", nil},
 		{"other provider", "service: svc\nprovider:\n  name: google\n", []string{
 			`Error 3:9: provider.name: provider "google" is not supported: Nimbus deploys to aws only`,
@@ -258,5 +261,23 @@ func BenchmarkValidateCorpus(b *testing.B) {
 		if root != nil {
 			Validate(root)
 		}
+	}
+}
+
+func BenchmarkValidateOnly(b *testing.B) {
+	files, _ := filepath.Glob("../../../shared/corpus/public/*/serverless.yml")
+	var roots []*config.Node
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		if root, ds := config.Parse("serverless.yml", data, nil); !ds.HasErrors() {
+			roots = append(roots, root)
+		}
+	}
+	if len(roots) == 0 {
+		b.Skip("corpus not present")
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Validate(roots[i%len(roots)])
 	}
 }
