@@ -2,10 +2,7 @@ package variables
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/nimbusfw/nimbus/internal/config"
@@ -145,33 +142,6 @@ func (r *resolver) awsClient() (AWS, error) {
 	return r.aws, r.awsErr
 }
 
-// awsSource is ${aws:accountId} and ${aws:region}.
-func awsSource(c *call) (sourceResult, error) {
-	addr, err := c.requireAddress()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	switch addr {
-	case "region":
-		region, err := c.region()
-		if err != nil {
-			return sourceResult{}, err
-		}
-		return found(c.str(region))
-	case "accountId":
-		region, err := c.region()
-		if err != nil {
-			return sourceResult{}, err
-		}
-		res, err := c.lookup(remoteKey{kind: "account", region: region})
-		if err != nil {
-			return sourceResult{}, err
-		}
-		return found(c.str(res.account))
-	}
-	return sourceResult{}, c.failf(`Unsupported %q address argument in variable "aws" source`, addr)
-}
-
 // regionParam is the region given as the first parameter (cf(eu-west-1):…),
 // else the service's region.
 func (c *call) regionParam(params []*config.Node) (string, error) {
@@ -181,120 +151,4 @@ func (c *call) regionParam(params []*config.Node) (string, error) {
 		}
 	}
 	return c.region()
-}
-
-// cfSource is ${cf:stack.output} and ${cf(region):stack.output}.
-func cfSource(c *call) (sourceResult, error) {
-	addr, err := c.requireAddress()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	stack, output, ok := strings.Cut(addr, ".")
-	if !ok {
-		return sourceResult{}, c.failf(`Unsupported %q address argument in variable "cf" source. Expected "<stack-name>.<output-id>" format`, addr)
-	}
-	region, err := c.regionParam(c.params)
-	if err != nil {
-		return sourceResult{}, err
-	}
-	res, err := c.lookup(remoteKey{kind: "stack", region: region, a: stack})
-	if err != nil {
-		return sourceResult{}, err
-	}
-	if res.missing {
-		return sourceResult{detail: fmt.Sprintf("Stack %q does not exist in %s.", stack, region)}, nil
-	}
-	v, ok := res.stack[output]
-	if !ok {
-		return sourceResult{detail: fmt.Sprintf("Stack %q in %s has no output %q.", stack, region, output)}, nil
-	}
-	return found(c.str(v))
-}
-
-// ssmSource is ${ssm:/path}, with the parameters raw (no splitting of a
-// StringList, no JSON parsing of a SecureString), noDecrypt and a region.
-func ssmSource(c *call) (sourceResult, error) {
-	addr, err := c.requireAddress()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	raw, noDecrypt := false, false
-	var rest []*config.Node
-	for _, p := range c.params {
-		switch p.Scalar0() {
-		case "raw":
-			raw = true
-		case "noDecrypt":
-			noDecrypt = true
-		default:
-			rest = append(rest, p)
-		}
-	}
-	region, err := c.regionParam(rest)
-	if err != nil {
-		return sourceResult{}, err
-	}
-	res, err := c.lookup(remoteKey{kind: "parameter", region: region, a: addr, decrypt: !noDecrypt})
-	if err != nil {
-		return sourceResult{}, err
-	}
-	if res.missing {
-		return sourceResult{detail: fmt.Sprintf("SSM parameter %q does not exist in %s.", addr, region)}, nil
-	}
-	pos := c.p.holder.Pos
-	switch res.param.Type {
-	case "String":
-		return found(c.str(res.param.Value))
-	case "StringList":
-		if raw {
-			return found(c.str(res.param.Value))
-		}
-		list := config.NewSeq(pos)
-		for _, it := range strings.Split(res.param.Value, ",") {
-			list.Items = append(list.Items, c.str(it))
-		}
-		return found(list)
-	case "SecureString":
-		var n *config.Node
-		if !raw && strings.HasPrefix(res.param.Value, "{") {
-			// JSON is checked first because YAML would also accept {a: b}; the
-			// YAML reader then keeps key order, as JSON.parse does.
-			if json.Valid([]byte(res.param.Value)) {
-				if parsed, ds := config.Parse("", []byte(res.param.Value), nil); !ds.HasErrors() {
-					n = parsed
-					config.Walk(n, nil, func(x *config.Node, _ config.Path) bool { x.Pos = pos; return true })
-				}
-			}
-		}
-		if n == nil {
-			n = c.str(res.param.Value)
-		}
-		config.Walk(n, nil, func(x *config.Node, _ config.Path) bool { x.Sensitive = true; return true })
-		return found(n)
-	}
-	return sourceResult{}, c.failf("Unexpected parameter type: %q", res.param.Type)
-}
-
-// s3Source is ${s3:bucket/key}: the object's body as text.
-func s3Source(c *call) (sourceResult, error) {
-	addr, err := c.requireAddress()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	bucket, key, ok := strings.Cut(addr, "/")
-	if !ok {
-		return sourceResult{}, c.failf(`Unsupported %q address argument in variable "s3" source. Expected "<bucket-name>/<key>" format`, addr)
-	}
-	region, err := c.region()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	res, err := c.lookup(remoteKey{kind: "object", region: region, a: bucket, b: key})
-	if err != nil {
-		return sourceResult{}, err
-	}
-	if res.missing {
-		return sourceResult{detail: fmt.Sprintf("s3://%s/%s does not exist.", bucket, key)}, nil
-	}
-	return found(c.str(string(res.object)))
 }

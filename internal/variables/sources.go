@@ -2,8 +2,6 @@ package variables
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/nimbusfw/nimbus/internal/config"
 )
@@ -77,54 +75,6 @@ func found(n *config.Node) (sourceResult, error) { return sourceResult{value: n}
 
 func (c *call) str(s string) *config.Node { return config.NewString(s, c.p.holder.Pos) }
 
-// selfSource reads the service config itself: ${self:custom.table}.
-func selfSource(c *call) (sourceResult, error) {
-	addr, _, err := c.addressString()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	n, err := c.r.property(c.p, splitAddress(addr))
-	if err != nil {
-		return sourceResult{}, err
-	}
-	return found(n)
-}
-
-// optSource reads CLI options; without an address, all of them.
-func optSource(c *call) (sourceResult, error) {
-	addr, ok, err := c.addressString()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	if !ok {
-		m := config.NewMap(c.p.holder.Pos)
-		keys := make([]string, 0, len(c.r.opts.CLIOptions))
-		for k := range c.r.opts.CLIOptions {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			m.Set(k, c.str(c.r.opts.CLIOptions[k]))
-		}
-		return found(m)
-	}
-	if v, ok := c.r.opts.CLIOptions[addr]; ok {
-		return found(c.str(v))
-	}
-	return found(nil)
-}
-
-func envSource(c *call) (sourceResult, error) {
-	addr, err := c.requireAddress()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	if v, ok := c.r.opts.Env(addr); ok {
-		return found(c.str(v))
-	}
-	return found(nil)
-}
-
 // stage is --stage, else provider.stage, else "dev".
 func (c *call) stage() (string, error) {
 	if s := c.r.opts.CLIOptions["stage"]; s != "" {
@@ -157,73 +107,6 @@ func (c *call) region() (string, error) {
 		return n.Scalar(), nil
 	}
 	return "us-east-1", nil
-}
-
-func slsSource(c *call) (sourceResult, error) {
-	addr, err := c.requireAddress()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	switch addr {
-	case "instanceId":
-		c.r.noteUse(c.p, "sls:instanceId")
-		return found(c.str(c.r.opts.InstanceID))
-	case "stage":
-		s, err := c.stage()
-		if err != nil {
-			return sourceResult{}, err
-		}
-		return found(c.str(s))
-	}
-	return sourceResult{}, c.failf("Unsupported %q address argument in variable \"sls\" source", addr)
-}
-
-// paramSource reads --param first, then params.<stage>, then params.default.
-func paramSource(c *call) (sourceResult, error) {
-	addr, err := c.requireAddress()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	if v, ok := c.r.opts.Params[addr]; ok {
-		return found(c.str(strings.TrimRight(v, " \t\r\n")))
-	}
-	stage, err := c.stage()
-	if err != nil {
-		return sourceResult{}, err
-	}
-	for _, group := range []string{stage, "default"} {
-		n, err := c.r.property(c.p, []string{"params", group, addr})
-		if err != nil {
-			return sourceResult{}, err
-		}
-		if n != nil && n.Kind != config.Null {
-			return found(n)
-		}
-	}
-	return sourceResult{notFound: fmt.Sprintf("The param %q cannot be resolved from CLI options or stage params. "+
-		"If you are using Serverless Framework Compose, make sure to run commands via Compose so that all parameters can be resolved", addr)}, nil
-}
-
-func strToBoolSource(c *call) (sourceResult, error) {
-	in := c.param(0)
-	if in == nil || in.Kind == config.Null {
-		return sourceResult{}, c.failf(`Missing "strToBool" input`)
-	}
-	s, ok := ensureString(in)
-	if !ok {
-		return sourceResult{}, c.failf(`Non-string "strToBool" input:. Received: %s`, in.Scalar())
-	}
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "1":
-		return found(config.NewBool(true, c.p.holder.Pos))
-	case "false", "0":
-		return found(config.NewBool(false, c.p.holder.Pos))
-	}
-	short := strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
-	if len(short) > 100 {
-		short = short[:99] + "…"
-	}
-	return sourceResult{}, c.failf(`Invalid "strToBool" input: Expected either "true", "false", "0", or "1". Received: %s`, short)
 }
 
 // externalSource adapts an ExternalSource to the resolver.

@@ -1,0 +1,12 @@
+package variables
+
+func envSource(c *call) (sourceResult, error) {
+	addr, err := c.requireAddress()
+	if err != nil {
+		return sourceResult{}, err
+	}
+	if v, ok := c.r.opts.Env(addr); ok {
+		return found(c.str(v))
+	}
+	return found(nil)
+}
