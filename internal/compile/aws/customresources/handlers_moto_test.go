@@ -76,6 +76,54 @@ func runHandler(t *testing.T, endpoint, handler string, event map[string]any) {
 	}
 }
 
+// nodeSetup runs JavaScript against moto with the SDK on NODE_PATH; opts
+// holds client options for it.
+func nodeSetup(t *testing.T, endpoint, body string) string {
+	t.Helper()
+	script := "const opts = { region: 'us-east-1', endpoint: process.env.AWS_ENDPOINT_URL, forcePathStyle: true };\n" +
+		"(async () => {\n" + body + "\n})().catch((e) => { console.error(e); process.exit(1); });"
+	cmd := exec.Command("node", "-e", script)
+	cmd.Env = append(os.Environ(), append(motoserver.EnvFor(endpoint), "NODE_PATH="+sdkModules(t), "AWS_ENDPOINT_URL="+endpoint)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s%s", err, out, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// createFunctions creates Lambda functions (and their role) in moto.
+const createFunctions = `
+const { IAMClient, CreateRoleCommand } = require('@aws-sdk/client-iam');
+const { LambdaClient, CreateFunctionCommand } = require('@aws-sdk/client-lambda');
+const role = await new IAMClient(opts).send(new CreateRoleCommand({ RoleName: 'fn-role',
+  AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
+for (const name of FUNCTIONS) {
+  await new LambdaClient(opts).send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs18.x',
+    Role: role.Role.Arn, Handler: 'h.h', Code: { ZipFile: Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary') } }));
+}`
+
+// expectResponse waits for the handler's answer to CloudFormation.
+func expectResponse(t *testing.T, responses <-chan map[string]any, kind string) {
+	t.Helper()
+	select {
+	case doc := <-responses:
+		if doc["Status"] != "SUCCESS" || doc["RequestId"] != "req-"+kind {
+			t.Fatalf("%s response: %v", kind, doc)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no %s response sent to CloudFormation", kind)
+	}
+}
+
+func customResourceEvent(kind, url, logicalID, typ string, props map[string]any) map[string]any {
+	return map[string]any{
+		"RequestType": kind, "ResponseURL": url, "StackId": "stack", "RequestId": "req-" + kind,
+		"LogicalResourceId": logicalID, "ResourceType": typ, "ResourceProperties": props,
+	}
+}
+
 func awsConfig(endpoint string) aws.Config {
 	return aws.Config{
 		Region: "us-east-1",
@@ -183,5 +231,106 @@ const opts = { region: 'us-east-1', endpoint: process.env.AWS_ENDPOINT_URL, forc
 	if policy, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("svc-dev-first")}); err == nil &&
 		strings.Contains(aws.ToString(policy.Policy), "svc-dev-first-existing-bucket") {
 		t.Errorf("Delete left the invoke permission: %s", aws.ToString(policy.Policy))
+	}
+}
+
+// TestCognitoHandlerSetsTriggersAgainstMoto attaches a function to an
+// existing pool found by name and detaches it again, keeping the pool's own
+// settings and other functions' triggers.
+func TestCognitoHandlerSetsTriggersAgainstMoto(t *testing.T) {
+	endpoint := motoserver.Endpoint(t)
+	sdkModules(t)
+	motoserver.Reset(t)
+	url, responses := cfnResponder(t)
+	nodeSetup(t, endpoint, "const FUNCTIONS = ['svc-dev-trigger'];"+createFunctions+`
+const { CognitoIdentityProviderClient, CreateUserPoolCommand } = require('@aws-sdk/client-cognito-identity-provider');
+await new CognitoIdentityProviderClient(opts).send(new CreateUserPoolCommand({ PoolName: 'legacy-pool',
+  MfaConfiguration: 'OFF', LambdaConfig: { PostConfirmation: 'arn:aws:lambda:us-east-1:123456789012:function:other' } }));`)
+	props := map[string]any{
+		"FunctionName": "svc-dev-trigger", "UserPoolName": "legacy-pool",
+		"UserPoolConfigs": []any{map[string]any{"Trigger": "PreSignUp"}, map[string]any{"Trigger": "PreTokenGeneration"}},
+	}
+	describe := `
+const { CognitoIdentityProviderClient, ListUserPoolsCommand, DescribeUserPoolCommand } = require('@aws-sdk/client-cognito-identity-provider');
+const c = new CognitoIdentityProviderClient(opts);
+const pools = await c.send(new ListUserPoolsCommand({ MaxResults: 10 }));
+const pool = await c.send(new DescribeUserPoolCommand({ UserPoolId: pools.UserPools[0].Id }));
+console.log(JSON.stringify({ lambda: pool.UserPool.LambdaConfig, mfa: pool.UserPool.MfaConfiguration }));`
+	fn := "arn:aws:lambda:us-east-1:123456789012:function:svc-dev-trigger"
+
+	runHandler(t, endpoint, "cognito-user-pool/handler", customResourceEvent("Create", url, "TriggerCustomCognitoUserPool1", "Custom::CognitoUserPool", props))
+	expectResponse(t, responses, "Create")
+	var got struct {
+		Lambda map[string]any
+		Mfa    string
+	}
+	if err := json.Unmarshal([]byte(nodeSetup(t, endpoint, describe)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Lambda["PreSignUp"] != fn || got.Lambda["PreTokenGeneration"] != fn || got.Lambda["PostConfirmation"] == nil || got.Mfa != "OFF" {
+		t.Fatalf("after Create: %+v", got)
+	}
+
+	runHandler(t, endpoint, "cognito-user-pool/handler", customResourceEvent("Delete", url, "TriggerCustomCognitoUserPool1", "Custom::CognitoUserPool", props))
+	expectResponse(t, responses, "Delete")
+	got.Lambda = nil
+	if err := json.Unmarshal([]byte(nodeSetup(t, endpoint, describe)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Lambda["PreSignUp"] != nil || got.Lambda["PostConfirmation"] == nil {
+		t.Errorf("after Delete: %+v; want only the other function's trigger", got)
+	}
+}
+
+// TestEventBridgeHandlerManagesRuleAgainstMoto creates a rule with its
+// target on a bus the handler creates, then removes all three.
+func TestEventBridgeHandlerManagesRuleAgainstMoto(t *testing.T) {
+	endpoint := motoserver.Endpoint(t)
+	sdkModules(t)
+	motoserver.Reset(t)
+	url, responses := cfnResponder(t)
+	nodeSetup(t, endpoint, "const FUNCTIONS = ['svc-dev-listener'];"+createFunctions)
+	props := map[string]any{
+		"FunctionName": "svc-dev-listener",
+		"EventBridgeConfig": map[string]any{
+			"RuleName": "svc-dev-listener-rule-1", "State": "ENABLED", "EventBus": "legacy-bus",
+			"Pattern": map[string]any{"source": []any{"saas.app"}}, "Input": map[string]any{"key": "value"},
+		},
+	}
+	describe := `
+const { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand, ListEventBusesCommand } = require('@aws-sdk/client-eventbridge');
+const e = new EventBridgeClient(opts);
+const buses = (await e.send(new ListEventBusesCommand({}))).EventBuses.map((b) => b.Name);
+let targets = [];
+if (buses.includes('legacy-bus')) {
+  const r = await e.send(new ListRulesCommand({ EventBusName: 'legacy-bus' }));
+  if (r.Rules.length) targets = (await e.send(new ListTargetsByRuleCommand({ Rule: r.Rules[0].Name, EventBusName: 'legacy-bus' }))).Targets;
+  console.log(JSON.stringify({ buses, rules: r.Rules.map((x) => x.Name), targets }));
+} else console.log(JSON.stringify({ buses, rules: [], targets }));`
+
+	runHandler(t, endpoint, "event-bridge/handler", customResourceEvent("Create", url, "ListenerCustomEventBridge1", "Custom::EventBridge", props))
+	expectResponse(t, responses, "Create")
+	var got struct {
+		Buses, Rules []string
+		Targets      []struct{ Id, Arn, Input string }
+	}
+	if err := json.Unmarshal([]byte(nodeSetup(t, endpoint, describe)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rules) != 1 || got.Rules[0] != "svc-dev-listener-rule-1" || len(got.Targets) != 1 ||
+		got.Targets[0].Id != "svc-dev-listener-rule-1-target" || got.Targets[0].Input != `{"key":"value"}` {
+		t.Fatalf("after Create: %+v", got)
+	}
+
+	runHandler(t, endpoint, "event-bridge/handler", customResourceEvent("Delete", url, "ListenerCustomEventBridge1", "Custom::EventBridge", props))
+	expectResponse(t, responses, "Delete")
+	got.Rules, got.Targets = nil, nil
+	if err := json.Unmarshal([]byte(nodeSetup(t, endpoint, describe)), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range got.Buses {
+		if b == "legacy-bus" {
+			t.Errorf("after Delete the bus the handler created remains: %+v", got)
+		}
 	}
 }
