@@ -29,7 +29,80 @@ import (
 //	sqscount ENDPOINT QUEUE N  wait until the queue holds N messages
 //	waitfile FILE TEXT [N] [SECONDS]
 //	                           wait until FILE contains TEXT at least N times
+//	httpwait URL TEXT [SECONDS]
+//	                           GET URL until the body contains TEXT
+//	httpburst N METHOD URL     N concurrent requests; print "STATUS: COUNT" lines
+//	distinctlines FILE N       FILE has at least N distinct non-empty lines
 func init() {
+	scriptCmds["httpwait"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: httpwait URL TEXT [SECONDS]")
+		}
+		limit := seconds(ts, args, 2, 60)
+		deadline := time.Now().Add(limit)
+		var last string
+		for time.Now().Before(deadline) {
+			resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(args[0])
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				last = string(b)
+				if strings.Contains(last, args[1]) {
+					fmt.Fprintf(ts.Stdout(), "%d\n%s\n", resp.StatusCode, b)
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		ts.Fatalf("%s never answered with %q within %s; last body: %s", args[0], args[1], limit, last)
+	}
+	scriptCmds["httpburst"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 3 {
+			ts.Fatalf("usage: httpburst N METHOD URL")
+		}
+		n, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		codes := make(chan int, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				req, _ := http.NewRequest(args[1], args[2], nil)
+				resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}()
+		}
+		count := map[int]int{}
+		for i := 0; i < n; i++ {
+			count[<-codes]++
+		}
+		for _, c := range []int{0, 200, 429, 502, 504} {
+			if count[c] > 0 {
+				fmt.Fprintf(ts.Stdout(), "%d: %d\n", c, count[c])
+			}
+		}
+	}
+	scriptCmds["distinctlines"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: distinctlines FILE N")
+		}
+		want, _ := strconv.Atoi(args[1])
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		ts.Check(err)
+		seen := map[string]bool{}
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				seen[l] = true
+			}
+		}
+		if len(seen) < want {
+			ts.Fatalf("%s has %d distinct lines, want %d", args[0], len(seen), want)
+		}
+	}
 	scriptCmds["freeport"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		for _, v := range args {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
