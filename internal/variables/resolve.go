@@ -59,6 +59,7 @@ type failure struct {
 	variable string // the ${…} text that failed, when known
 	msg      string
 	detail   string
+	also     []*failure // further failures of the same string
 }
 
 func (f *failure) Error() string { return f.msg }
@@ -362,6 +363,7 @@ func (r *resolver) failf(p *prop, variable, format string, args ...any) *failure
 func (r *resolver) resolveText(p *prop, text string, vars []*varRef) (*config.Node, []string, error) {
 	values := make([]*config.Node, len(vars))
 	var blocked error
+	var failures []*failure
 	for i, v := range vars {
 		if v.escaped {
 			values[i] = config.NewString(v.escapeText, p.holder.Pos)
@@ -369,15 +371,30 @@ func (r *resolver) resolveText(p *prop, text string, vars []*varRef) (*config.No
 		}
 		n, err := r.resolveVariable(p, text[v.start:v.end], v)
 		if err != nil {
-			if _, ok := err.(*blockage); ok {
+			switch e := err.(type) {
+			case *blockage:
 				if blocked == nil {
 					blocked = err
 				}
-				continue
+			case *failure:
+				failures = append(failures, e)
+			default:
+				return nil, nil, err
 			}
-			return nil, nil, err
+			continue
 		}
 		values[i] = n
+	}
+	switch len(failures) {
+	case 0:
+	case 1:
+		return nil, nil, failures[0]
+	default:
+		// Every failing variable of the string is reported, not only the
+		// first; the failures themselves may be shared, so they are wrapped.
+		first := *failures[0]
+		first.also = append(append([]*failure(nil), first.also...), failures[1:]...)
+		return nil, nil, &first
 	}
 	if blocked != nil {
 		return nil, nil, blocked
@@ -711,17 +728,23 @@ func (r *resolver) dependOn(p, q *prop) error {
 // happened, and each use of an unrecognized source.
 func (r *resolver) diagnostics() diag.Diagnostics {
 	var ds diag.Diagnostics
-	seen := map[*failure]bool{}
+	seen := map[string]bool{}
 	seenBlock := map[string]bool{}
+	var report func(f *failure)
+	report = func(f *failure) {
+		id := fmt.Sprintf("%p|%s|%s", f.origin, f.variable, f.msg)
+		if !seen[id] {
+			seen[id] = true
+			ds.Append(r.failureDiag(f))
+		}
+		for _, g := range f.also {
+			report(g)
+		}
+	}
 	for _, p := range r.order {
 		switch p.state {
 		case stateFailed:
-			f := p.err
-			if seen[f] {
-				continue
-			}
-			seen[f] = true
-			ds.Append(r.failureDiag(f))
+			report(p.err)
 		case stateBlocked, statePending:
 			b := p.block
 			if b == nil || b.unknown == "" {

@@ -252,6 +252,8 @@ func TestResolveErrorsAndCycles(t *testing.T) {
 			errs: []string{`a: Cannot resolve variable ${env:A}: Value not found at "env" source`,
 				`b: Cannot resolve variable ${self:nope}: Value not found at "self" source`,
 				`c[0]: Cannot resolve variable ${opt:c}: Value not found at "opt" source`}},
+		{name: "every_failing_variable_of_one_string_is_reported", doc: "x: ${env:A}-${env:B}\ny: ${self:x}",
+			errs: []string{`x: Cannot resolve variable ${env:A}: Value not found at "env" source`, `x: Cannot resolve variable ${env:B}: Value not found at "env" source`}},
 		{name: "unknown_source", doc: "x: ${foo:bar}", errs: []string{`x: Unrecognized configuration variable source "foo" in ${foo:bar}`}},
 		{name: "unknown_source_does_not_fall_back", doc: "x: ${foo:bar, 'd'}", errs: []string{`Unrecognized configuration variable source "foo"`}},
 		{name: "dependents_of_a_failure_report_it_once", doc: "a: ${env:A}\nb: ${self:a}\nc: ${self:b}",
