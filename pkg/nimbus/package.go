@@ -80,6 +80,11 @@ func Package(ctx context.Context, p *Project, opts PackageOptions) (*PackageResu
 	if err != nil {
 		return nil, err
 	}
+	// MkdirTemp creates 0700; v3's .serverless is a plain 0755 directory.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
 	committed := false
 	defer func() {
 		if !committed {
