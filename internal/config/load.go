@@ -348,7 +348,7 @@ func (c *converter) mergeSources(v *yaml.Node, depth int) []*Node {
 	add := func(y *yaml.Node) {
 		n := c.convert(y, depth+1)
 		if n.Kind != Map {
-			c.ds.Errorf(c.pos(y), c.where(), "a merge key (<<) needs a mapping or a list of mappings, not %s", n.Kind)
+			c.ds.Errorf(c.pos(y), c.where(), "a merge key (<<) needs a mapping or a list of mappings, not %s", kindPhrase(n.Kind))
 			return
 		}
 		out = append(out, n)
@@ -501,4 +501,19 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// kindPhrase names a kind in YAML's words, for messages.
+func kindPhrase(k Kind) string {
+	switch k {
+	case Seq:
+		return "a list"
+	case Map:
+		return "a mapping"
+	case Null:
+		return "null"
+	case Int, Float:
+		return "a number"
+	}
+	return "a " + k.String()
 }

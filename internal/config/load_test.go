@@ -157,7 +157,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate key", "service: a\nprovider:\n  name: aws\nservice: b\n", []string{`serverless.yml:4:1: service: duplicated mapping key "service"`}},
 		{"nested duplicate key", "provider:\n  name: aws\n  name: gcp\n", []string{`serverless.yml:3:3: provider.name: duplicated mapping key "name"`}},
 		{"merge of a scalar", "a: 1\nv:\n  <<: *x\n", []string{"serverless.yml:3:7: invalid YAML: unknown anchor 'x' referenced"}},
-		{"merge of a non-map", "s: &s hello\nv:\n  <<: *s\n", []string{"serverless.yml:3:7: v: a merge key (<<) needs a mapping or a list of mappings, not string"}},
+		{"merge of a non-map", "s: &s hello\nv:\n  <<: *s\n", []string{"serverless.yml:3:7: v: a merge key (<<) needs a mapping or a list of mappings, not a string"}},
 		{"unknown tag in a list", "v:\n  - a\n  - !Sub x\n  - !Reff y\n", []string{"serverless.yml:4:5: v[2]: unknown tag !Reff"}},
 		{"map as key", "? {a: 1}\n: v\n", []string{"serverless.yml:1:3: a mapping key must be a plain value, not a mapping"}},
 	}

@@ -101,7 +101,7 @@ func defineAWS() {
 		mapOf(array(oneOf(str(), ref("awsApiGatewayApiKeysProperties"))), maxProps(1))))
 	d["awsHttpApiPayload"] = str(func(s *Schema) { s.Enum = []any{"1.0", "2.0"} })
 	d["awsArn"] = anyOf(ref("awsArnString"), ref("awsCfFunction"))
-	d["awsArnString"] = str(pattern(`^arn:`))
+	d["awsArnString"] = str(pattern(`^arn:`), hint("Give an ARN (arn:aws:…) or a CloudFormation function such as !GetAtt Queue.Arn."))
 	d["awsSecretsManagerArnString"] = str(pattern(`arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d+:secret:[A-Za-z0-9/_+=.@-]+`))
 	d["awsIamPolicyAction"] = strArray()
 	d["awsIamPolicyPrincipal"] = anyOf(constant("*"), object(props{
@@ -146,13 +146,14 @@ func defineAWS() {
 		array(anyOf(constant("*"), ref("awsArn"), ref("awsApiGatewayAbbreviatedArn"))))
 	d["awsResourcePolicyStatements"] = array(policyStatement("awsResourcePolicyResource"))
 	d["awsResourceTags"] = object(nil, patternPropsFunc(tagKeyPattern, validTagKey, str(maxLen(256))))
-	d["awsS3BucketName"] = str(customPattern(s3BucketPattern, validBucketName), minLen(3), maxLen(63))
+	d["awsS3BucketName"] = str(customPattern(s3BucketPattern, validBucketName), minLen(3), maxLen(63),
+		hint("Bucket names use lower-case letters, digits, '.' and '-', start and end with a letter or digit, and are not IP addresses."))
 	d["ecrImageUri"] = str(pattern(`^\d+\.dkr\.ecr\.[a-z0-9-]+..amazonaws.com\/([^@]+)|([^@:]+@sha256:[a-f0-9]{64})$`))
 	d["filterPatterns"] = array(any_(typ("object")), minItems(1), maxItems(10))
 	d["errorCode"] = str(pattern(`^[A-Z0-9_]+$`))
 	d["functionName"] = str(pattern(functionNamePattern))
-	d["serviceName"] = str(pattern(`^[a-zA-Z][0-9a-zA-Z-]+$`))
-	d["stage"] = str(pattern(stagePattern))
+	d["serviceName"] = str(pattern(`^[a-zA-Z][0-9a-zA-Z-]+$`), hint("A service name starts with a letter and has only letters, digits and '-' (at least 2 characters)."))
+	d["stage"] = str(pattern(stagePattern), hint("A stage name has only letters, digits and '-'."))
 }
 
 // policyStatement is one IAM statement: Effect, one of Action/NotAction and
