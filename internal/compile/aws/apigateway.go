@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nimbusfw/nimbus/internal/cfn"
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/service"
@@ -152,6 +153,21 @@ func (rc *restCompiler) rootResourceID() any {
 		return id.Interface()
 	}
 	return map[string]any{"Fn::GetAtt": []any{restAPILogicalID, "RootResourceId"}}
+}
+
+// mergeResource adds a resource the way v3's _.merge into Resources does:
+// a second event compiling to the same logical ID (a shared authorizer, a
+// path's OPTIONS method) merges into the first instead of replacing it.
+func (rc *restCompiler) mergeResource(id, typ string, props map[string]any, dependsOn any) {
+	r := map[string]any{"Type": typ, "Properties": props}
+	if dependsOn != nil {
+		r["DependsOn"] = dependsOn
+	}
+	if old, ok := rc.c.Template.Resources[id].(map[string]any); ok {
+		rc.c.Template.Resources[id] = cfn.Merge(old, r)
+		return
+	}
+	rc.c.Template.Resources[id] = r
 }
 
 func (rc *restCompiler) errorf(pos diag.Pos, path, format string, args ...any) {

@@ -66,7 +66,7 @@ func (rc *restCompiler) compileRestAPIResource() {
 	if d := rc.apiConfig.Get("description"); d.Truthy() {
 		props["Description"] = d.Interface()
 	}
-	rc.c.Template.AddResource(restAPILogicalID, "AWS::ApiGateway::RestApi", props)
+	rc.mergeResource(restAPILogicalID, "AWS::ApiGateway::RestApi", props, nil)
 }
 
 // apiHasEntries is Object.keys(x).length for a map or list node.
@@ -101,8 +101,7 @@ func (rc *restCompiler) compileDeployment() {
 	for i, id := range rc.methodIDs {
 		deps[i] = id
 	}
-	r := rc.c.Template.AddResource(rc.deploymentID, "AWS::ApiGateway::Deployment", props)
-	r["DependsOn"] = deps
+	rc.mergeResource(rc.deploymentID, "AWS::ApiGateway::Deployment", props, deps)
 	rc.c.Template.AddOutput("ServiceEndpoint", "URL of the service endpoint", map[string]any{"Fn::Join": []any{"", []any{
 		"https://", rc.restAPIID(), ".execute-api.", map[string]any{"Ref": "AWS::Region"}, ".",
 		map[string]any{"Ref": "AWS::URLSuffix"}, "/" + stage,

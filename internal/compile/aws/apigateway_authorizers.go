@@ -188,9 +188,10 @@ func (rc *restCompiler) compileAuthorizers() {
 				props["Type"] = "TOKEN"
 			}
 		}
-		r := rc.c.Template.AddResource(AuthorizerLogicalID(a.name), "AWS::ApiGateway::Authorizer", props)
+		var deps any
 		if a.logicalID != "" {
-			r["DependsOn"] = a.logicalID
+			deps = a.logicalID
 		}
+		rc.mergeResource(AuthorizerLogicalID(a.name), "AWS::ApiGateway::Authorizer", props, deps)
 	}
 }

@@ -138,7 +138,7 @@ func (rc *restCompiler) compileCors() {
 		if len(origins) > 0 {
 			template = corsResponseTemplate(origins)
 		}
-		rc.c.Template.AddResource(id, "AWS::ApiGateway::Method", map[string]any{
+		rc.mergeResource(id, "AWS::ApiGateway::Method", map[string]any{
 			"AuthorizationType": "NONE",
 			"HttpMethod":        "OPTIONS",
 			"MethodResponses": []any{map[string]any{
@@ -157,7 +157,7 @@ func (rc *restCompiler) compileCors() {
 			},
 			"ResourceId": rc.resourceID(pf.path),
 			"RestApiId":  rc.restAPIID(),
-		})
+		}, nil)
 	}
 }
 

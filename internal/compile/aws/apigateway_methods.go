@@ -73,8 +73,7 @@ func (rc *restCompiler) compileMethods() {
 
 		id := MethodLogicalID(resourceName, e.method)
 		rc.methodIDs = append(rc.methodIDs, id)
-		r := rc.c.Template.AddResource(id, "AWS::ApiGateway::Method", props)
-		r["DependsOn"] = dependsOn
+		rc.mergeResource(id, "AWS::ApiGateway::Method", props, dependsOn)
 	}
 }
 

@@ -75,11 +75,11 @@ func (rc *restCompiler) compileResources() bool {
 		} else {
 			parent = rc.rootResourceID()
 		}
-		rc.c.Template.AddResource(n.logicalID, "AWS::ApiGateway::Resource", map[string]any{
+		rc.mergeResource(n.logicalID, "AWS::ApiGateway::Resource", map[string]any{
 			"ParentId":  parent,
 			"PathPart":  n.pathPart,
 			"RestApiId": rc.restAPIID(),
-		})
+		}, nil)
 	}
 	return true
 }

@@ -132,7 +132,10 @@ func compileWebsockets(c *Context) {
 		}
 		res[WebsocketsAuthorizerLogicalID(e.auth.name)] = r
 	}
-	apiRef, _ := apiID.(map[string]any)["Ref"].(string)
+	var apiRef string
+	if m, ok := apiID.(map[string]any); ok {
+		apiRef, _ = m["Ref"].(string)
+	}
 	for _, e := range events {
 		f := c.Svc.Function(e.fnKey)
 		_, aliasID := c.apiAlias(f)
