@@ -70,8 +70,12 @@ func packageClause(src []byte) string {
 			}
 		}
 		if strings.HasPrefix(line, "/*") {
-			inBlock = !strings.Contains(line[2:], "*/")
-			continue
+			end := strings.Index(line[2:], "*/")
+			if end < 0 {
+				inBlock = true
+				continue
+			}
+			line = strings.TrimSpace(line[2+end+2:])
 		}
 		if line == "" || strings.HasPrefix(line, "//") {
 			continue
