@@ -56,3 +56,44 @@ func BenchmarkPackage(b *testing.B) {
 	}
 	b.ReportMetric(float64((cpuTime()-start).Milliseconds())/float64(b.N), "cpu-ms/op")
 }
+
+// BenchmarkPackageLargeNodeModules packages 50 functions individually over
+// a node_modules of 400 packages, half of them dev-only: selection cost
+// is dominated by the dev-dependency excludes.
+func BenchmarkPackageLargeNodeModules(b *testing.B) {
+	var yml strings.Builder
+	yml.WriteString("service: big\nprovider:\n  name: aws\n  runtime: nodejs20.x\npackage:\n  individually: true\nfunctions:\n")
+	files := []fixtureFile{}
+	for i := range 50 {
+		fmt.Fprintf(&yml, "  fn%d:\n    handler: src/fn%d.handler\n    package:\n      patterns: ['!src/**', 'src/fn%d.js']\n", i, i, i)
+		files = append(files, fixtureFile{Path: fmt.Sprintf("src/fn%d.js", i), Body: "exports.handler = async () => 1;\n"})
+	}
+	var prod, dev []string
+	for i := range 400 {
+		name := fmt.Sprintf("pkg%d", i)
+		if i%2 == 0 {
+			prod = append(prod, fmt.Sprintf("%q: \"1\"", name))
+		} else {
+			dev = append(dev, fmt.Sprintf("%q: \"1\"", name))
+		}
+		files = append(files, fixtureFile{Path: "node_modules/" + name + "/package.json", Body: fmt.Sprintf(`{"name":%q,"bin":"cli.js"}`, name)})
+		for k := range 9 {
+			files = append(files, fixtureFile{Path: fmt.Sprintf("node_modules/%s/lib/f%d.js", name, k), Body: "module.exports = 1;\n"})
+		}
+	}
+	files = append(files, fixtureFile{Path: "package.json", Body: "{\"dependencies\":{" + strings.Join(prod, ",") + "},\"devDependencies\":{" + strings.Join(dev, ",") + "}}"})
+	dir := b.TempDir()
+	writeFixture(b, dir, append([]fixtureFile{{Path: "serverless.yml", Body: yml.String()}}, files...))
+	svc := loadService(b, dir)
+	start := cpuTime()
+	for b.Loop() {
+		res, ds := Package(context.Background(), svc, ".serverless")
+		if ds.HasErrors() {
+			b.Fatal(ds.Err())
+		}
+		if n := len(res.Artifacts[0].Files); n != 1+200*10+1 {
+			b.Fatalf("%d files in the first zip, want handler + 200 prod packages + package.json", n)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-start).Milliseconds())/float64(b.N), "cpu-ms/op")
+}

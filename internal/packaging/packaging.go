@@ -330,6 +330,7 @@ func (p *planner) resolveFiles() {
 	if p.excludeDevDependencies() {
 		p.devGlobs = devDependencyGlobs(p.tree)
 	}
+	devRules := rulesFor(nil, nil, p.devGlobs)
 	// Jobs with the same rules over the same tree select the same files.
 	selections := map[string][]int{}
 	for _, j := range p.jobs {
@@ -349,7 +350,7 @@ func (p *planner) resolveFiles() {
 		} else {
 			j.Tree = p.tree
 		}
-		j.Rules = append(j.Rules, rulesFor(nil, nil, p.devGlobs)...)
+		j.Rules = append(j.Rules[:len(j.Rules):len(j.Rules)], devRules...)
 		key := j.Tree.root + "\x00" + rulesKey(j.Rules)
 		sel, ok := selections[key]
 		if !ok {

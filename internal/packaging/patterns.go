@@ -41,6 +41,8 @@ type rule struct {
 	// prefix is the glob's literal start: a path without it cannot match,
 	// which skips most glob evaluations when many zips are selected.
 	prefix string
+	// static says the glob has no glob syntax: it names one path.
+	static bool
 	// fromInclude marks rules from include/patterns lists: v3 also hands
 	// those to globby.
 	fromInclude bool
@@ -235,7 +237,7 @@ func newRule(p rawPattern, negate bool) rule {
 		exclude = !exclude
 	}
 	glob := normaliseGlob(text)
-	return rule{Glob: glob, Exclude: exclude, Src: p, prefix: literalPrefix(glob)}
+	return rule{Glob: glob, Exclude: exclude, Src: p, prefix: literalPrefix(glob), static: isStaticGlob(glob)}
 }
 
 // literalPrefix is the part of a glob before its first special character.
@@ -260,51 +262,137 @@ func normaliseGlob(g string) string {
 // globby(["**", ...includes]), then the last matching rule decides, a file
 // no rule matches staying included.
 func selectFiles(t *tree, rules []rule) []int {
+	head, tail := splitLiteralTail(rules)
+	tasks := newGlobbyTasks(rules)
 	var out []int
 	for i, f := range t.files {
-		if listedByGlobby(f.Rel, rules) && included(f.Rel, rules) {
+		if !tasks.listed(f.Rel) {
+			continue
+		}
+		if tail.matches(f.Rel) {
+			if !tail.exclude {
+				out = append(out, i)
+			}
+			continue
+		}
+		if included(f.Rel, head) {
 			out = append(out, i)
 		}
 	}
 	return out
 }
 
-// listedByGlobby reports whether globby lists rel for the pattern list
-// ["**", ...includes]. Globby runs one task per positive pattern, ignoring
-// the negative patterns that follow it; fast-glob applies an ignore to
-// some of them to directories and skips those whole, so "!node_modules"
-// drops every file below node_modules, unlike the per-file pass that
-// follows (where it matches only a file named node_modules).
-func listedByGlobby(rel string, rules []rule) bool {
-	first := len(rules)
-	for i, r := range rules {
-		if r.fromInclude {
-			first = i
+// literalTail is a run of final rules with the same direction whose globs
+// are plain paths or "dir/**": the dev-dependency excludes, hundreds in a
+// large project. Checked first (they come last, so they win), a map lookup
+// per parent directory replaces a glob match per rule.
+type literalTail struct {
+	exclude bool
+	exact   map[string]bool // "path" rules
+	under   map[string]bool // "dir/**" rules, by dir
+}
+
+func splitLiteralTail(rules []rule) ([]rule, literalTail) {
+	tail := literalTail{exact: map[string]bool{}, under: map[string]bool{}}
+	i := len(rules)
+	for i > 0 {
+		r := rules[i-1]
+		if r.fromInclude || (i < len(rules) && r.Exclude != tail.exclude) {
 			break
 		}
-	}
-	includes := rules[first:]
-	ignoredAfter := func(i int, base string, walk bool) bool { // by a negation at index > i
-		for _, r := range includes[i+1:] {
-			if r.fromInclude && r.Exclude && r.ignores(rel, base, walk) {
-				return true
-			}
+		if dir, ok := strings.CutSuffix(r.Glob, "/**"); ok && r.prefix == dir+"/" {
+			tail.under[dir] = true
+		} else if r.static {
+			tail.exact[r.Glob] = true
+		} else {
+			break
 		}
+		tail.exclude = r.Exclude
+		i--
+	}
+	return rules[:i], tail
+}
+
+func (l literalTail) matches(rel string) bool {
+	if len(l.exact) == 0 && len(l.under) == 0 {
 		return false
 	}
-	if !ignoredAfter(-1, "", true) { // the "**" task
+	if l.exact[rel] {
 		return true
 	}
-	for i, r := range includes {
-		if !r.fromInclude || r.Exclude || !r.matches(rel) {
+	for p := rel; ; {
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return false
+		}
+		p = p[:i]
+		if l.under[p] {
+			return true
+		}
+	}
+}
+
+// globbyTasks models globby(["**", ...includes]): one task per positive
+// pattern, each ignoring the negative patterns that follow it. fast-glob
+// applies some of those ignores to directories and skips them whole, so
+// "!node_modules" drops every file below node_modules, unlike the per-file
+// pass that follows (where it matches only a file named node_modules).
+type globbyTasks struct {
+	negs []indexedRule // include negations
+	pos  []indexedRule // positive includes
+}
+
+type indexedRule struct {
+	at   int // position among the includes
+	r    rule
+	base string // where the task starts walking
+	walk bool   // false for a static pattern, looked up without walking
+}
+
+func newGlobbyTasks(rules []rule) globbyTasks {
+	var g globbyTasks
+	at := 0
+	for _, r := range rules {
+		if !r.fromInclude {
 			continue
 		}
-		// A static pattern is looked up directly, without walking.
-		if walk := !isStaticGlob(r.Glob); !ignoredAfter(i, globBase(r.Glob), walk) {
+		if r.Exclude {
+			g.negs = append(g.negs, indexedRule{at: at, r: r})
+		} else {
+			g.pos = append(g.pos, indexedRule{at: at, r: r, base: globBase(r.Glob), walk: !r.static})
+		}
+		at++
+	}
+	return g
+}
+
+// listed reports whether globby lists rel.
+func (g globbyTasks) listed(rel string) bool {
+	if len(g.negs) == 0 || !g.ignoredAfter(rel, -1, "", true) { // the "**" task
+		return true
+	}
+	for _, p := range g.pos {
+		if p.r.matches(rel) && !g.ignoredAfter(rel, p.at, p.base, p.walk) {
 			return true
 		}
 	}
 	return false
+}
+
+// ignoredAfter reports whether a negation placed after position at keeps
+// rel out of a task starting at base.
+func (g globbyTasks) ignoredAfter(rel string, at int, base string, walk bool) bool {
+	for _, n := range g.negs {
+		if n.at > at && n.r.ignores(rel, base, walk) {
+			return true
+		}
+	}
+	return false
+}
+
+// listedByGlobby is newGlobbyTasks(rules).listed(rel), for one-off checks.
+func listedByGlobby(rel string, rules []rule) bool {
+	return newGlobbyTasks(rules).listed(rel)
 }
 
 func included(rel string, rules []rule) bool {
