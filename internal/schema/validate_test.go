@@ -281,3 +281,29 @@ func BenchmarkValidateOnly(b *testing.B) {
 		Validate(roots[i%len(roots)])
 	}
 }
+
+// FuzzValidate checks that no parsed input makes validation panic, and
+// that every problem it reports points into the file.
+func FuzzValidate(f *testing.F) {
+	files, _ := filepath.Glob("../../../shared/corpus/public/*/serverless.yml")
+	for _, p := range files {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(base + "functions:\n  a:\n    handler: h\n    events:\n      - http: {path: /, method: get}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		root, ds := config.Parse("serverless.yml", data, nil)
+		if ds.HasErrors() {
+			return
+		}
+		for _, d := range Validate(root) {
+			if d.Summary == "" {
+				t.Fatalf("diagnostic without summary: %+v", d)
+			}
+			if root.Kind == config.Map && len(root.Pairs) > 0 && !d.Pos.Known() {
+				t.Fatalf("diagnostic without a position: %+v", d)
+			}
+		}
+	})
+}
