@@ -67,15 +67,17 @@ func (f *invokeFlags) register(cmd *cobra.Command) {
 // locally (`invoke local -f`) share its flags.
 func newInvokeCmd() *cobra.Command {
 	var flags invokeFlags
+	var withLog bool
 	cmd := &cobra.Command{
 		Use:   "invoke",
 		Short: "Invoke a function (use `invoke local` to run it on this machine)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return &exitError{code: 1, err: fmt.Errorf("invoking deployed functions is not available yet; run it on this machine with `nimbus invoke local -f %s`", flags.function)}
+			return runRemoteInvoke(cmd, &flags, withLog)
 		},
 	}
 	flags.register(cmd)
+	cmd.Flags().BoolVarP(&withLog, "log", "l", false, "print the tail of the invocation's log")
 	cmd.AddCommand(newInvokeLocalCmd(&flags))
 	return cmd
 }

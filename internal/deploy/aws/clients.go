@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -74,6 +75,7 @@ type Clients struct {
 	S3             S3
 	Lambda         Lambda
 	Logs           Logs
+	Metrics        Metrics
 	Region         string
 	// Endpoint is AWS_ENDPOINT_URL when set (moto, LocalStack): template
 	// URLs then use the path-style form CloudFormation accepts.
@@ -105,6 +107,7 @@ func NewClients(ctx context.Context, region, profile string) (*Clients, error) {
 		}),
 		Lambda:   lambda.NewFromConfig(cfg),
 		Logs:     cloudwatchlogs.NewFromConfig(cfg),
+		Metrics:  cloudwatch.NewFromConfig(cfg),
 		Region:   cfg.Region,
 		Endpoint: endpoint,
 	}, nil
