@@ -11,6 +11,13 @@
 // too and stored as the file they point at), broken links, and handler
 // files that do not exist. Nothing is written unless every artifact can be
 // built.
+//
+// Two deliberate departures from v3 that never change a correct zip: the
+// output directory is not walked (v3 would pack an earlier --package
+// output found inside the service), and two artifacts with the same file
+// name are an error (v3 lets the later overwrite the earlier). Layer
+// folders may lie outside the service: a layer zip is rooted at its folder,
+// so nothing in it can point above the code directory.
 package packaging
 
 import (
