@@ -539,7 +539,7 @@ func functionSchema() *Schema {
 	cfInt := func() *Schema { return anyOf(integer(atLeast(0)), ref("awsCfFunction"), ref("awsCfIf")) }
 	return object(props{
 		"name":                 str(),
-		"events":               array(&Schema{Events: eventSchemas(), MinLength: -1, MaxLength: -1, MinItems: -1, MaxItems: -1, MinProps: -1, MaxProps: -1}),
+		"events":               array(events(eventSchemas())),
 		"architecture":         ref("awsLambdaArchitecture"),
 		"awsKmsKeyArn":         ref("awsKmsArn"),
 		"condition":            ref("awsResourceCondition"),

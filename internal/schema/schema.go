@@ -170,6 +170,13 @@ func oneOf(alts ...*Schema) *Schema {
 	return s
 }
 
+// events is a function's event list item, keyed by event type.
+func events(types map[string]*Schema) *Schema {
+	s := newSchema(nil)
+	s.Events = types
+	return s
+}
+
 func ref(name string) *Schema {
 	s := newSchema(nil)
 	s.Ref = name
@@ -178,7 +185,6 @@ func ref(name string) *Schema {
 
 func typ(types ...string) option { return func(s *Schema) { s.Types = types } }
 func closed() option             { return func(s *Schema) { s.Closed = true } }
-func open() option               { return func(s *Schema) { s.Closed = false } }
 func required(keys ...string) option {
 	return func(s *Schema) { s.Required = append(s.Required, keys...) }
 }
@@ -189,7 +195,6 @@ func maxItems(n int) option    { return func(s *Schema) { s.MaxItems = n } }
 func minProps(n int) option    { return func(s *Schema) { s.MinProps = n } }
 func maxProps(n int) option    { return func(s *Schema) { s.MaxProps = n } }
 func atLeast(v float64) option { return func(s *Schema) { s.Minimum = &v } }
-func atMost(v float64) option  { return func(s *Schema) { s.Maximum = &v } }
 func format(f string) option   { return func(s *Schema) { s.Format = f } }
 func dependencies(key string, needs ...string) option {
 	return func(s *Schema) {
