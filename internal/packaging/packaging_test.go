@@ -455,3 +455,30 @@ func TestFailedBuildLeavesNoPartialZip(t *testing.T) {
 		t.Error("the previous zip was replaced by a failed build")
 	}
 }
+
+func TestOutputDirectoryInsideTheServiceIsNotPackaged(t *testing.T) {
+	svc := newService(t, nodeService, handlerFile, fixtureFile{Path: "dist/old.zip", Body: "old"})
+	res, ds := Package(context.Background(), svc, "dist")
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if got := res.Artifacts[0].Files; !reflect.DeepEqual(got, []string{"handler.js"}) {
+		t.Errorf("files %q: the output directory must not be packaged", got)
+	}
+	if res.ServiceArtifact != filepath.Join(svc.Dir, "dist", "svc.zip") {
+		t.Errorf("artifact %s, want it under the service's dist/", res.ServiceArtifact)
+	}
+}
+
+func TestLayerFolderOutsideTheServiceIsAllowed(t *testing.T) {
+	parent := t.TempDir()
+	writeFixture(t, parent, []fixtureFile{
+		{Path: "shared-layer/python/lib.py", Body: "x = 1\n"},
+		{Path: "svc/serverless.yml", Body: nodeService + "layers:\n  shared:\n    path: ../shared-layer\n"},
+		{Path: "svc/handler.js", Body: handlerFile.Body},
+	})
+	res := mustPackage(t, loadService(t, filepath.Join(parent, "svc")))
+	if got := zipNames(t, res.Layers["shared"]); !reflect.DeepEqual(got, []string{"python/lib.py"}) {
+		t.Errorf("layer zip %q", got)
+	}
+}
