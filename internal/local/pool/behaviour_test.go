@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -422,6 +423,9 @@ functions:
 		"_HANDLER":                        "h.handler",
 		"AWS_ACCESS_KEY_ID":               "AKIANIMBUSLOCAL00000",
 	}
+	if _, ok := env["GOMAXPROCS"]; ok {
+		t.Error("GOMAXPROCS set for a Node function")
+	}
 	for k, v := range want {
 		if env[k] != v {
 			t.Errorf("%s = %v, want %q", k, env[k], v)
@@ -533,5 +537,16 @@ functions:
 	}
 	if res := invoke(t, p, "slow", `{}`); res.FunctionError != "" {
 		t.Errorf("after cancel: %s", res.Payload)
+	}
+}
+
+func TestLambdaVCPUs(t *testing.T) {
+	for mem, want := range map[int]int{128: 1, 1024: 1, 1769: 1, 3538: 2, 10240: 5} {
+		if want > runtime.NumCPU() {
+			want = runtime.NumCPU()
+		}
+		if got := lambdaVCPUs(mem); got != want {
+			t.Errorf("lambdaVCPUs(%d) = %d, want %d", mem, got, want)
+		}
 	}
 }

@@ -31,7 +31,7 @@ functions:
 }
 
 func benchInvoke(b *testing.B, yml string, files map[string]string, fn string) {
-	p, _ := startPool(b, yml, files, Options{MaxConcurrency: 8, Env: map[string]string{"GOMAXPROCS": "1"}})
+	p, _ := startPool(b, yml, files, Options{MaxConcurrency: 8})
 	payload := []byte(`{"say":"benchmark"}`)
 	// Start the 8 instances before timing.
 	warm := make(chan struct{})

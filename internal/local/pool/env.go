@@ -3,6 +3,7 @@ package pool
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -68,6 +69,9 @@ func (p *Pool) functionEnv(f *service.Function) ([]string, []diagWarning) {
 	env["AWS_DEFAULT_REGION"] = p.svc.Region
 	env["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + f.Runtime
 	env["TZ"] = ":UTC"
+	if _, set := env["GOMAXPROCS"]; !set && (f.Runtime == "go1.x" || strings.HasPrefix(f.Runtime, "provided")) {
+		env["GOMAXPROCS"] = strconv.Itoa(lambdaVCPUs(f.MemorySize))
+	}
 	p.credentials(env)
 	return sortedEnv(env), warnings
 }
@@ -210,4 +214,19 @@ func intrinsicName(n *config.Node) string {
 		return n.Pairs[0].Key
 	}
 	return "a " + n.Kind.String() + " value"
+}
+
+// lambdaVCPUs is the CPU share Lambda gives a memory size (one vCPU per
+// 1,769 MB, at least one), capped by this machine. Go runtimes get it as
+// GOMAXPROCS so eight idle-spinning instances do not fight over the cores
+// the way they never would in Lambda.
+func lambdaVCPUs(memoryMB int) int {
+	n := memoryMB / 1769
+	if n < 1 {
+		n = 1
+	}
+	if n > runtime.NumCPU() {
+		n = runtime.NumCPU()
+	}
+	return n
 }
