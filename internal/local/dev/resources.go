@@ -100,7 +100,7 @@ func planFromService(svc *service.Service) (*plan, diag.Diagnostics) {
 			case "AWS::SNS::Topic":
 				name := p.resources[pr.Key].name
 				addTopic(name)
-				for i, sub := range props.Get("Subscription").Items {
+				for i, sub := range items(props.Get("Subscription")) {
 					s, ok := p.subscription(sub.Get("Protocol").Scalar0(), sub.Get("Endpoint"), svc)
 					if !ok {
 						ds.Warnf(sub.Pos, fmt.Sprintf("%s.Properties.Subscription.%d", path, i), "only lambda and sqs subscriptions to this service's functions and queues are delivered locally")
@@ -304,4 +304,11 @@ func logicalFunctionID(key string) string {
 	s = strings.ReplaceAll(s, "-", "Dash")
 	s = strings.ReplaceAll(s, "_", "Underscore")
 	return s + "LambdaFunction"
+}
+
+func items(n *config.Node) []*config.Node {
+	if n == nil {
+		return nil
+	}
+	return n.Items
 }
