@@ -244,6 +244,12 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 	if _, ok := provider["vpc"]; !ok && len(svc.Functions) > 0 {
 		provider["vpc"] = map[string]any{}
 	}
+	// v3's provider start-up hook splits an object deploymentBucket into
+	// the bucket name (or null) and deploymentBucketObject.
+	if db, ok := provider["deploymentBucket"].(map[string]any); ok {
+		provider["deploymentBucketObject"] = db
+		provider["deploymentBucket"] = db["name"]
+	}
 	provider["compiledCloudFormationTemplate"] = res.Template
 	if res.Core != nil {
 		provider["coreCloudFormationTemplate"] = res.Core

@@ -47,6 +47,11 @@ func TestMatchesV3WithV3Zips(t *testing.T) {
 						arts.Functions[f.Key] = abs
 					}
 				}
+				for _, l := range svc.Layers {
+					if l.Key == name {
+						arts.Layers[l.Key] = abs
+					}
+				}
 			}
 			res, ds := CompileService(Input{Service: svc, Artifacts: arts,
 				ArtifactDirectoryName: svc.Provider.DeploymentPrefix + "/" + svc.Name + "/dev/1700000000000-2023-11-14T22:13:20.000Z"})
