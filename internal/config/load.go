@@ -1,8 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -84,7 +86,19 @@ func Parse(name string, data []byte, src *diag.Sources) (root *Node, ds diag.Dia
 		src.Add(name, data)
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		return nil, yamlErrorDiags(name, data, err)
+	}
+	// js-yaml, which serverless v3 uses, refuses a second document.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: diag.Pos{File: name, Line: next.Line, Col: next.Column}, Width: 3,
+			Summary: "expected a single document in the file, but found more",
+			Detail:  "A line with only \"---\" starts a new YAML document; remove it or everything after it."})
+		return nil, ds
+	case err != io.EOF:
 		return nil, yamlErrorDiags(name, data, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {

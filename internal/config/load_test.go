@@ -159,6 +159,7 @@ func TestParseErrors(t *testing.T) {
 		{"merge of a scalar", "a: 1\nv:\n  <<: *x\n", []string{"serverless.yml:3:7: invalid YAML: unknown anchor 'x' referenced"}},
 		{"merge of a non-map", "s: &s hello\nv:\n  <<: *s\n", []string{"serverless.yml:3:7: v: a merge key (<<) needs a mapping or a list of mappings, not a string"}},
 		{"unknown tag in a list", "v:\n  - a\n  - !Sub x\n  - !Reff y\n", []string{"serverless.yml:4:5: v[2]: unknown tag !Reff"}},
+		{"two documents", "a: 1\n---\nb: 2\n", []string{"serverless.yml:2:1: expected a single document in the file, but found more"}},
 		{"map as key", "? {a: 1}\n: v\n", []string{"serverless.yml:1:3: a mapping key must be a plain value, not a mapping"}},
 	}
 	for _, tc := range tests {
@@ -189,7 +190,7 @@ func TestUnknownTagSuggestion(t *testing.T) {
 }
 
 func TestTopLevelShapes(t *testing.T) {
-	for in, kind := range map[string]Kind{"": Null, "# only a comment\n": Null, "- a\n- b\n": Seq, "just text": String, "{}": Map} {
+	for in, kind := range map[string]Kind{"": Null, "# only a comment\n": Null, "---\na: 1\n": Map, "a: 1\n...\n": Map, "- a\n- b\n": Seq, "just text": String, "{}": Map} {
 		n, ds := Parse("serverless.yml", []byte(in), nil)
 		if ds.HasErrors() {
 			t.Errorf("%q: %v", in, ds.Err())
@@ -289,4 +290,22 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed kind %v → %v", n.Kind, back.Kind)
 		}
 	})
+}
+
+// TestCorpusParsesCleanly guards against loader changes (duplicate keys,
+// number forms, documents) rejecting real services serverless v3 reads.
+func TestCorpusParsesCleanly(t *testing.T) {
+	files, _ := filepath.Glob("../../../shared/corpus/public/*/serverless.yml")
+	if len(files) == 0 {
+		t.Skip("corpus not present")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ds := Parse(f, data, nil); len(ds) > 0 {
+			t.Errorf("%s: %v", f, ds)
+		}
+	}
 }
