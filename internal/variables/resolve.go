@@ -629,7 +629,15 @@ func (r *resolver) property(p *prop, keys []string) (*config.Node, error) {
 	}
 	prefix := strings.Join(keys, "\x00")
 	if r.under[prefix] > 0 {
-		for _, q := range r.propsUnder(keys) {
+		under := r.propsUnder(keys)
+		// Asking for an object that holds p itself is reported as such
+		// before anything else, as v3 does.
+		for _, q := range under {
+			if q == p {
+				return nil, r.failf(p, "", "Circular reference. %q refers to itself", p.path.String())
+			}
+		}
+		for _, q := range under {
 			if err := r.dependOn(p, q); err != nil {
 				return nil, err
 			}
@@ -693,19 +701,26 @@ func (r *resolver) dependOn(p, q *prop) error {
 		return r.failf(p, "", "Circular reference. %q refers to itself", p.path.String())
 	}
 	if q.state == stateResolving {
-		var chain []string
+		// The chain runs from q, up the stack, to p. Like v3, the message
+		// names p and the property that led to it.
+		var chain []*prop
 		for i := len(r.stack) - 1; i >= 0; i-- {
-			chain = append(chain, r.stack[i].path.String())
+			chain = append(chain, r.stack[i])
 			if r.stack[i] == q {
 				break
 			}
 		}
-		for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-			chain[i], chain[j] = chain[j], chain[i]
+		names := make([]string, 0, len(chain)+1)
+		for i := len(chain) - 1; i >= 0; i-- {
+			names = append(names, chain[i].path.String())
 		}
-		chain = append(chain, q.path.String())
+		names = append(names, q.path.String())
+		other := q
+		if len(chain) >= 2 {
+			other = chain[1]
+		}
 		return r.failf(p, "", "Circular reference among %q and %q properties: %s",
-			p.path.String(), q.path.String(), strings.Join(chain, " → "))
+			p.path.String(), other.path.String(), strings.Join(names, " → "))
 	}
 	if len(r.stack) >= maxDependencyDepth {
 		return r.failf(p, "", "Excessive property dependency depth: more than %d properties refer to one another in a chain", maxDependencyDepth)

@@ -262,7 +262,7 @@ func TestResolveErrorsAndCycles(t *testing.T) {
 		{name: "two_property_cycle", doc: "custom:\n  a: ${self:custom.b}\n  b: ${self:custom.a}",
 			errs: []string{`custom.b: Cannot resolve variable ${self:custom.a}: Circular reference among "custom.b" and "custom.a" properties: custom.a → custom.b → custom.a`}},
 		{name: "three_property_cycle", doc: "custom:\n  a: ${self:custom.b}\n  b: ${self:custom.c}\n  c: x-${self:custom.a}",
-			errs: []string{`custom.a → custom.b → custom.c → custom.a`}},
+			errs: []string{`custom.c: Cannot resolve variable ${self:custom.a}: Circular reference among "custom.c" and "custom.b" properties: custom.a → custom.b → custom.c → custom.a`}},
 		{name: "whole_document_refers_to_itself", doc: "custom: {w: '${self:}'}",
 			errs: []string{`Circular reference. "custom.w" refers to itself`}},
 		{name: "parent_object_cycle", doc: "custom:\n  o:\n    k: ${self:custom.o}",
