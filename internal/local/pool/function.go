@@ -191,6 +191,9 @@ func (f *function) initFailed(requestID string, payload []byte) *local.Result {
 // outcome, the instance exiting, the timeout or ctx.
 func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID string, payload []byte, o InvokeOptions) (*local.Result, error) {
 	timeout := time.Duration(f.cfg.Timeout) * time.Second
+	if timeout <= 0 {
+		timeout = time.Duration(service.DefaultTimeout) * time.Second
+	}
 	start := time.Now()
 	inv := runtimeapi.NewInvocation(requestID, payload, start.Add(timeout))
 	inv.FunctionARN = f.arn

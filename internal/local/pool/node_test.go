@@ -28,6 +28,8 @@ functions:
     handler: handlers/broken.handler
   missingExport:
     handler: handlers/cjs.nope
+  nested:
+    handler: handlers/cjs.nested.deep
 `
 
 var nodeFiles = map[string]string{
@@ -53,6 +55,7 @@ exports.callbackHandler = (event, context, callback) => {
 };
 exports.throws = async () => { throw new TypeError('bad input'); };
 exports.rejectsString = () => Promise.reject('plain string');
+exports.nested = { deep: async (event) => ({ said: event.say, style: 'nested' }) };
 `,
 	"handlers/esm.mjs": `
 export const handler = async (event) => ({ said: event.say, style: 'esm' });
@@ -97,7 +100,7 @@ func TestNodeHandlers(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ fn, style string }{
-		{"cjsCallback", "callback"}, {"esm", "esm"}, {"typeModule", "type-module"},
+		{"cjsCallback", "callback"}, {"esm", "esm"}, {"typeModule", "type-module"}, {"nested", "nested"},
 	} {
 		res := invoke(t, p, tc.fn, `{"say":"yo"}`)
 		got := decode(t, res.Payload)

@@ -126,7 +126,9 @@ function postError(p, err, type) {
 }
 
 async function loadHandler() {
-  const dot = handlerSpec.lastIndexOf('.');
+  // As Lambda does: the module ends at the first dot after the last slash;
+  // the rest is a (possibly nested) export path.
+  const dot = handlerSpec.indexOf('.', handlerSpec.lastIndexOf('/') + 1);
   if (dot < 0) {
     throw Object.assign(new Error(`Bad handler ${handlerSpec}`), { name: 'Runtime.MalformedHandlerName' });
   }
