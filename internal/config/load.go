@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,13 @@ func Parse(name string, data []byte, src *diag.Sources) (root *Node, ds diag.Dia
 	if src != nil {
 		src.Add(name, data)
 	}
+	jsonMode := strings.EqualFold(filepath.Ext(name), ".json")
+	if jsonMode {
+		// serverless v3 reads .json with JSON.parse: strict JSON only.
+		if ds := jsonSyntaxDiags(name, data); ds != nil {
+			return nil, ds
+		}
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
@@ -104,7 +112,7 @@ func Parse(name string, data []byte, src *diag.Sources) (root *Node, ds diag.Dia
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return NewNull(diag.Pos{File: name, Line: 1, Col: 1}), nil
 	}
-	c := converter{file: name, anchors: map[*yaml.Node]*Node{}, budget: nodeBudget(len(data))}
+	c := converter{file: name, anchors: map[*yaml.Node]*Node{}, budget: nodeBudget(len(data)), json: jsonMode}
 	root = c.convert(doc.Content[0], 0)
 	return root, c.ds
 }
@@ -191,6 +199,8 @@ type converter struct {
 	overspent bool
 	// path is the key path of the node being converted, for diagnostics.
 	path Path
+	// json follows JSON.parse for a repeated key: the last value wins.
+	json bool
 }
 
 func (c *converter) where() string { return c.path.String() }
@@ -335,7 +345,12 @@ func (c *converter) mapping(n *yaml.Node, depth int) *Node {
 			continue
 		}
 		key := c.keyString(k)
-		if first := m.Pair(key); first != nil {
+		if first := m.Pair(key); first != nil && c.json {
+			c.path = append(c.path, key)
+			first.KeyPos, first.Value = c.pos(k), c.convert(v, depth+1)
+			c.path = c.path[:len(c.path)-1]
+			continue
+		} else if first != nil {
 			// js-yaml, which serverless v3 uses, rejects a repeated key.
 			c.ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: c.pos(k), Width: len(key), Path: c.path.Child(key).String(),
 				Summary: fmt.Sprintf("duplicated mapping key %q", key),
@@ -530,4 +545,35 @@ func kindPhrase(k Kind) string {
 		return "a number"
 	}
 	return "a " + k.String()
+}
+
+// jsonSyntaxDiags reports why data is not strict JSON, positioned at the
+// offending byte, or nil when it is valid.
+func jsonSyntaxDiags(name string, data []byte) diag.Diagnostics {
+	var v any
+	err := json.Unmarshal(data, &v)
+	if err == nil {
+		return nil
+	}
+	offset := int64(len(data))
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		offset = se.Offset
+		if offset > 0 && offset <= int64(len(data)) && !strings.Contains(se.Error(), "unexpected end") {
+			offset-- // Offset counts the offending byte itself
+		}
+	}
+	line, col := 1, 1
+	for _, b := range data[:min(offset, int64(len(data)))] {
+		if b == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	var ds diag.Diagnostics
+	ds.Append(diag.Diagnostic{Severity: diag.Error, Pos: diag.Pos{File: name, Line: line, Col: col}, Width: 1,
+		Summary: "invalid JSON: " + err.Error(),
+		Detail:  "A .json service file is read as strict JSON (no comments, trailing commas or YAML)."})
+	return ds
 }

@@ -119,6 +119,29 @@ func TestJSONInput(t *testing.T) {
 	}
 }
 
+func TestJSONIsStrict(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"{\n  \"a\": 1,\n}", "serverless.json:3:1: invalid JSON: invalid character '}' looking for beginning of object key string"},
+		{"service: x\n", "serverless.json:1:1: invalid JSON: invalid character 's' looking for beginning of value"},
+		{"{\"a\": 1 // note\n}", "serverless.json:1:9: invalid JSON: invalid character '/' after object key:value pair"},
+		{"{\"a\": [1, 2", "serverless.json:1:12: invalid JSON: unexpected end of JSON input"},
+	}
+	for _, tc := range tests {
+		_, ds := Parse("serverless.json", []byte(tc.in), nil)
+		if len(ds) != 1 || ds[0].Message() != tc.want {
+			t.Errorf("%q:\n got %v\nwant %s", tc.in, ds, tc.want)
+		}
+	}
+	// JSON.parse keeps the last of repeated keys, at the first one's place.
+	n, ds := Parse("serverless.json", []byte(`{"a": 1, "b": 2, "a": 3}`), nil)
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if got := toJSON(t, n); got != `{"a":3,"b":2}` {
+		t.Errorf("repeated key: %s", got)
+	}
+}
+
 func TestPositions(t *testing.T) {
 	src := "service: svc\nprovider:\n  name: aws\nfunctions:\n  hello:\n    handler: h.hello\n    events:\n      - http:\n          path: /x\n"
 	n := mustParse(t, src)
