@@ -162,8 +162,9 @@ func checkEvents(svc *service.Service, ds *diag.Diagnostics) {
 			if e.Type == "" || known[e.Type] {
 				continue
 			}
-			ds.Errorf(e.Pos, fmt.Sprintf("functions.%s.events.%d.%s", f.Key, e.Index, e.Type),
+			ds.Errorf(e.Pos, fmt.Sprintf("functions.%s.events[%d].%s", f.Key, e.Index, e.Type),
 				"unknown event type %q on function %q (supported: %s)", e.Type, f.Key, strings.Join(awscompile.KnownEventTypes(), ", "))
+			(*ds)[len(*ds)-1].Width = len(e.Type)
 		}
 	}
 }

@@ -136,8 +136,8 @@ func TestPackageUnknownEventTypeIsPositioned(t *testing.T) {
 		t.Fatalf("want a diagnostic error, got %v", err)
 	}
 	d := de.Diags[0]
-	if d.Pos.Line != 9 || d.Pos.Col != 9 || d.Path != "functions.hello.events.0.carrierPigeon" {
-		t.Errorf("diagnostic at %s %s, want line 9 col 9, path functions.hello.events.0.carrierPigeon", d.Pos, d.Path)
+	if d.Pos.Line != 9 || d.Pos.Col != 9 || d.Path != "functions.hello.events[0].carrierPigeon" {
+		t.Errorf("diagnostic at %s %s, want line 9 col 9, path functions.hello.events[0].carrierPigeon", d.Pos, d.Path)
 	}
 	if !strings.Contains(d.Summary, `"carrierPigeon"`) {
 		t.Errorf("summary %q does not name the event type", d.Summary)
