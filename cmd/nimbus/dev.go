@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,10 +18,19 @@ func init() { commands = append(commands, newDevCmd) }
 // `nimbus offline start` for serverless-offline habits.
 func newDevCmd() *cobra.Command {
 	var o nimbus.DevOptions
+	var cpuProfile string
 	run := func(cmd *cobra.Command, _ []string) error {
 		p, err := loadProject(cmd)
 		if err != nil {
 			return err
+		}
+		if cpuProfile != "" {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 		ctx, stop := signalContext()
 		defer stop()
@@ -69,6 +80,8 @@ func newDevCmd() *cobra.Command {
 	f.IntVar(&o.MaxConcurrency, "max-concurrency", 0, "instances per function without reservedConcurrency (default 10)")
 	f.Float64Var(&o.ClockSpeed, "clock-speed", 1, "run schedules this many times faster than real time")
 	f.MarkHidden("clock-speed")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the session to this file")
+	f.MarkHidden("cpuprofile")
 	start := &cobra.Command{
 		Use:   "start",
 		Short: "Same as `nimbus dev` (serverless-offline's `offline start`)",
