@@ -109,12 +109,15 @@ func isEventResource(id string, res any) bool {
 	m, _ := res.(map[string]any)
 	typ, _ := m["Type"].(string)
 	switch {
+	case strings.HasPrefix(id, "CustomDashresource"):
+		// The custom-resource handlers and their log groups.
+		return true
 	case coreResourceTypes[typ]:
 		return false
 	case id == RoleLogicalID || strings.HasPrefix(id, DeploymentBucketLogicalID):
 		return false
 	case typ == "AWS::Lambda::Function":
-		return strings.HasPrefix(id, "CustomDashresource")
+		return false
 	}
 	return true
 }
@@ -175,7 +178,7 @@ func writeSLS3Expectation(t *testing.T, caseDir, slsDir string) {
 			}
 		}
 		m := res.(map[string]any)
-		if strings.HasPrefix(id, "CustomDashresource") {
+		if strings.HasPrefix(id, "CustomDashresource") && m["Type"] == "AWS::Lambda::Function" {
 			code := m["Properties"].(map[string]any)["Code"].(map[string]any)
 			key := code["S3Key"].(string)
 			code["S3Key"] = "serverless/" + strings.Split(key, "/")[1] + "/dev/1700000000000-2023-11-14T22:13:20.000Z/" +
