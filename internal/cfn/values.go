@@ -76,6 +76,10 @@ func number(v any) (float64, bool) {
 func Merge(dst, src any) any {
 	switch s := src.(type) {
 	case map[string]any:
+		if arr, isArr := dst.([]any); isArr {
+			// lodash sets the keys as array properties, which JSON drops.
+			return arr
+		}
 		d, ok := dst.(map[string]any)
 		if !ok {
 			d = map[string]any{}
