@@ -238,12 +238,13 @@ func (rc *restCompiler) normalizeEvent(fe FunctionEvent) (*restEvent, bool) {
 	switch {
 	case v != nil && v.Kind == config.String:
 		s, _ := v.Str()
-		method, path, found := strings.Cut(s, " ")
-		if !found {
+		// v3 splits on single spaces and keeps the first two fields
+		fields := strings.Split(s, " ")
+		if len(fields) < 2 {
 			rc.errorf(v.Pos, e.where, `http event %q must be "METHOD path" (for example "GET users/{id}") or an object with path and method`, s)
 			return nil, false
 		}
-		e.method, e.path = method, path
+		e.method, e.path = fields[0], fields[1]
 		obj = config.NewMap(v.Pos)
 	case v != nil && v.Kind == config.Map:
 		obj = v
