@@ -31,7 +31,7 @@ stub_copy() {
 time_ms() {
   local start end
   start=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "command failed: $*" >&2; return 1; }
+  "$@" >/dev/null 2>"${TMPDIR:-/tmp}/bench-last-stderr" || { echo "command failed: $*" >&2; cat "${TMPDIR:-/tmp}/bench-last-stderr" >&2; return 1; }
   end=$(date +%s%N)
   awk -v ns=$((end - start)) 'BEGIN{printf "%.2f", ns/1e6}'
 }

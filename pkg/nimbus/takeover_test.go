@@ -90,11 +90,10 @@ func deployV3Stack(t *testing.T, c *deployaws.Clients, stack string, pkg *Packag
 	if _, err := c.CloudFormation.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(string(core))}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.CloudFormation.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(stack), LogicalResourceId: aws.String("ServerlessDeploymentBucket")})
-	if err != nil || len(res.StackResources) == 0 {
+	bucket, err := deployaws.Bucket(ctx, c, &deployaws.Bundle{StackName: stack})
+	if err != nil {
 		t.Fatalf("deployment bucket: %v", err)
 	}
-	bucket := aws.ToString(res.StackResources[0].PhysicalResourceId)
 	var tmpl struct {
 		Resources map[string]struct {
 			Type       string

@@ -336,12 +336,23 @@ func deploymentBucket(ctx context.Context, c *Clients, b *Bundle, st *cftypes.St
 		return name, nil
 	}
 	// Change-set deploys on some emulators do not compute outputs: read the
-	// physical ID of the bucket resource instead.
-	resp, err := c.CloudFormation.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{
-		StackName: aws.String(b.StackName), LogicalResourceId: aws.String("ServerlessDeploymentBucket"),
-	})
-	if err == nil && len(resp.StackResources) > 0 && str(resp.StackResources[0].PhysicalResourceId) != "" {
-		return str(resp.StackResources[0].PhysicalResourceId), nil
+	// physical ID of the bucket resource instead (listing, which every
+	// emulator implements robustly, rather than a filtered describe).
+	var token *string
+	for {
+		resp, err := c.CloudFormation.ListStackResources(ctx, &cloudformation.ListStackResourcesInput{StackName: aws.String(b.StackName), NextToken: token})
+		if err != nil {
+			return "", CredentialsError(err)
+		}
+		for _, r := range resp.StackResourceSummaries {
+			if str(r.LogicalResourceId) == "ServerlessDeploymentBucket" && str(r.PhysicalResourceId) != "" {
+				return str(r.PhysicalResourceId), nil
+			}
+		}
+		if resp.NextToken == nil {
+			break
+		}
+		token = resp.NextToken
 	}
 	return "", fmt.Errorf("cannot find the deployment bucket of stack %s (no ServerlessDeploymentBucketName output)", b.StackName)
 }
