@@ -41,9 +41,14 @@ func Validate(root *config.Node) diag.Diagnostics {
 	}
 	mode := ModeOf(root)
 	ds := rejections(root, mode)
+	// A rejection of service, provider or frameworkVersion says more than
+	// the schema's complaint about the same key, so that one is dropped.
 	rejected := map[string]bool{}
 	for _, d := range ds {
-		rejected[d.Path] = true
+		switch d.Path {
+		case "", "service", "provider", "provider.name", "frameworkVersion":
+			rejected[d.Path] = true
+		}
 	}
 	if mode != ModeOff {
 		severity := diag.Warning

@@ -84,6 +84,10 @@ func TestValidate(t *testing.T) {
 		{"iam statement needs Action", base + "  iam:\n    role:\n      statements:\n        - Effect: Allow\n          Resource: '*'\n", []string{
 			"Warning 8:11: provider.iam.role.statements[0]: must have one of the properties 'Action', 'NotAction'",
 		}},
+		{"bad function name without handler keeps both problems", base + "functions:\n  hello world:\n    runtime: nodejs18.x\n", []string{
+			`Error 6:3: functions.hello world: either "handler" or "image" needs to be set on function "hello world"`,
+			"Warning 6:3: functions.hello world: function name 'hello world' must be alphanumeric [Function names may contain only letters, digits, '-' and '_'.]",
+		}},
 		{"bad function name", base + "functions:\n  hello world:\n    handler: h.hello\n", []string{
 			"Warning 6:3: functions.hello world: function name 'hello world' must be alphanumeric [Function names may contain only letters, digits, '-' and '_'.]",
 		}},
