@@ -1,0 +1,198 @@
+package dev
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/local"
+	"github.com/nimbusfw/nimbus/internal/service"
+)
+
+const svcYML = `
+service: shop
+provider: {name: aws, runtime: nodejs20.x}
+functions:
+  api:
+    handler: h.api
+    events:
+      - httpApi: GET /ping
+  worker:
+    handler: h.worker
+    events:
+      - sqs: {arn: !GetAtt Jobs.Arn, batchSize: 3, functionResponseType: ReportBatchItemFailures}
+  external:
+    handler: h.ext
+    events:
+      - sqs: arn:aws:sqs:us-east-1:123456789012:outside
+  listener:
+    handler: h.listen
+    events:
+      - sns: {arn: !Ref News, topicName: news, filterPolicy: {kind: [a]}}
+      - sns: plain-topic
+resources:
+  Resources:
+    Jobs:
+      Type: AWS::SQS::Queue
+      Properties:
+        QueueName: jobs
+        VisibilityTimeout: 7
+        RedrivePolicy: {deadLetterTargetArn: !GetAtt Dead.Arn, maxReceiveCount: 4}
+    Dead:
+      Type: AWS::SQS::Queue
+    News:
+      Type: AWS::SNS::Topic
+      Properties:
+        TopicName: news
+        Subscription:
+          - {Protocol: sqs, Endpoint: !GetAtt Dead.Arn}
+    Sub:
+      Type: AWS::SNS::Subscription
+      Properties:
+        TopicArn: !Ref News
+        Protocol: lambda
+        Endpoint: !GetAtt WorkerLambdaFunction.Arn
+        FilterPolicy: {kind: [b]}
+`
+
+func load(t *testing.T, yml string) *service.Service {
+	t.Helper()
+	root, ds := config.Parse("serverless.yml", []byte(yml), diag.NewSources())
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	return service.New(root, t.TempDir(), "serverless.yml", nil)
+}
+
+func TestPlanFromService(t *testing.T) {
+	p, ds := planFromService(load(t, svcYML))
+	if ds.HasErrors() || len(ds) != 0 {
+		t.Fatalf("diagnostics: %v", ds)
+	}
+	byName := map[string]int{}
+	for i, q := range p.queues {
+		byName[q.Name] = i
+	}
+	jobs := p.queues[byName["jobs"]]
+	if jobs.VisibilityTimeout != 7*time.Second || jobs.DeadLetter != "Dead" || jobs.MaxReceiveCount != 4 {
+		t.Errorf("jobs queue %+v", jobs)
+	}
+	if _, ok := byName["outside"]; !ok {
+		t.Errorf("a queue named by ARN exists locally too: %v", byName)
+	}
+	if len(p.sources) != 2 || p.sources[0].Queue != "jobs" || p.sources[0].BatchSize != 3 || !p.sources[0].ReportFailures {
+		t.Errorf("sources %+v", p.sources)
+	}
+	subs := p.subs["news"]
+	if len(subs) != 3 {
+		t.Fatalf("news subscriptions %+v", subs)
+	}
+	if subs[0].Protocol != "sqs" || subs[0].Endpoint != "Dead" || subs[1].Endpoint != "worker" || subs[2].Endpoint != "listener" {
+		t.Errorf("news subscriptions %+v", subs)
+	}
+	if len(p.subs["plain-topic"]) != 1 {
+		t.Errorf("plain topic %+v", p.subs)
+	}
+}
+
+func TestUnknownQueueIsADiagnostic(t *testing.T) {
+	_, ds := planFromService(load(t, "service: s\nfunctions:\n  f:\n    handler: h\n    events:\n      - sqs: {arn: !GetAtt Missing.Arn}\n"))
+	if !ds.HasErrors() || ds[0].Path != "functions.f.events.0.sqs.arn" || ds[0].Pos.Line != 6 {
+		t.Fatalf("%+v", ds)
+	}
+}
+
+type echoInvoker struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (e *echoInvoker) Invoke(ctx context.Context, fn string, p []byte) (*local.Result, error) {
+	e.mu.Lock()
+	e.calls = append(e.calls, fn)
+	e.mu.Unlock()
+	return &local.Result{Payload: []byte(`{"statusCode":200,"body":"pong"}`)}, nil
+}
+
+func TestSessionServesAndShutsDown(t *testing.T) {
+	svc := load(t, svcYML)
+	inv := &echoInvoker{}
+	var log strings.Builder
+	var mu sync.Mutex
+	s, err := Start(context.Background(), svc, Options{HTTPPort: -1, LambdaPort: -1, AWSPort: -1, Invoker: inv, Log: writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return log.Write(p)
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(s.HTTPURL + "/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "pong" {
+		t.Fatalf("body %q", b)
+	}
+	// A queue's Ref resolves to its local URL for the functions' environment.
+	p, _ := planFromService(svc)
+	if u, ok := s.resolveEnv(p, svc.Root.Lookup("functions", "worker", "events", "0", "sqs", "arn")); !ok || u != "arn:aws:sqs:us-east-1:000000000000:jobs" {
+		t.Errorf("GetAtt Arn -> %q %v", u, ok)
+	}
+	ref := config.NewMap(diag.Pos{})
+	ref.Set("Ref", config.NewString("Jobs", diag.Pos{}))
+	if u, _ := s.resolveEnv(p, ref); u != s.AWSURL+"/000000000000/jobs" {
+		t.Errorf("Ref -> %q", u)
+	}
+	// SendMessage through the AWS endpoint reaches the worker.
+	body := `{"QueueUrl":"` + s.AWSURL + `/000000000000/jobs","MessageBody":"x"}`
+	req, _ := http.NewRequest("POST", s.AWSURL, strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", "AmazonSQS.SendMessage")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("send: %v %v", err, resp)
+	}
+	var sent map[string]string
+	json.NewDecoder(resp.Body).Decode(&sent)
+	resp.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		inv.mu.Lock()
+		got := strings.Join(inv.calls, ",")
+		inv.mu.Unlock()
+		if strings.Contains(got, "worker") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker never invoked: %s", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var banner strings.Builder
+	s.PrintBanner(&banner)
+	if !strings.Contains(banner.String(), "GET  | "+s.HTTPURL+"/ping") {
+		t.Errorf("banner:\n%s", banner.String())
+	}
+	if _, err := http.Get(s.HTTPURL + "/ping"); err == nil {
+		t.Error("server still answers after Shutdown")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
