@@ -459,8 +459,14 @@ func unknownKey(s *Schema, p config.Pair, path config.Path) issue {
 // naming the event type.
 func (v *validator) event(n *config.Node, events map[string]*Schema, path config.Path, at anchor) []issue {
 	if n.Kind != config.Map {
-		return []issue{{path: path, pos: n.Pos, width: valueWidth(n),
-			summary: "an event must be a mapping of one event type to its settings", expected: []string{"object"}}}
+		is := issue{path: path, pos: n.Pos, width: valueWidth(n),
+			summary: "an event must be a mapping of one event type to its settings", expected: []string{"object"}}
+		if name, ok := n.Str(); ok {
+			if _, known := events[name]; known {
+				is.detail = fmt.Sprintf("Write it as '- %s: …' with the event's settings.", name)
+			}
+		}
+		return []issue{is}
 	}
 	if len(n.Pairs) != 1 {
 		keys := make([]string, len(n.Pairs))

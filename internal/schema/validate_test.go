@@ -73,6 +73,9 @@ func TestValidate(t *testing.T) {
 		{"event settings not indented", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - http:\n        path: /x\n        method: get\n", []string{
 			"Warning 9:9: functions.hello.events[0]: an event must have exactly one key, the event type; found 'http', 'path', 'method' [Indent the event's settings under 'http:'.]",
 		}},
+		{"event type without settings", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - alexaSkill\n", []string{
+			"Warning 9:9: functions.hello.events[0]: an event must be a mapping of one event type to its settings [Write it as '- alexaSkill: …' with the event's settings.]",
+		}},
 		{"string shorthand events are valid", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - http: GET /x\n      - sqs: arn:aws:sqs:us-east-1:123456789012:q\n      - schedule: rate(5 minutes)\n", nil},
 		{"schedule pattern", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - schedule: rate(5 minute)\n", []string{
 			`Warning 9:19: functions.hello.events[0].schedule: must match pattern "` + schedulePattern + `" [` + scheduleHint + `]`,
