@@ -330,6 +330,14 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 			svcState[k] = n.Interface()
 		}
 	}
+	// v3's resources merge gives the user's block Resources and Outputs.
+	if r, ok := svcState["resources"].(map[string]any); ok {
+		for _, k := range []string{"Resources", "Outputs"} {
+			if r[k] == nil {
+				r[k] = map[string]any{}
+			}
+		}
+	}
 	// v3 writes package.artifact for the shared service zip at service level.
 	if arts.ServiceArtifact != "" {
 		svcState["artifact"] = arts.ServiceArtifact
