@@ -77,6 +77,9 @@ type Resolver struct {
 	bootDir   string
 	bootErr   error
 	artifacts sync.Mutex
+
+	pythonMu sync.Mutex
+	python   map[string]string
 }
 
 // NewResolver keeps its files below cacheDir (e.g. <service>/.nimbus).
@@ -124,7 +127,7 @@ func (r *Resolver) Resolve(ctx context.Context, svc *service.Service, fn *servic
 		}
 		l.Kind, l.Path, l.Args = Interpreted, node, []string{filepath.Join(boot, "node.cjs")}
 	case strings.HasPrefix(fn.Runtime, "python3"):
-		py, err := findPython(fn.Runtime)
+		py, err := r.findPython(fn.Runtime)
 		if err != nil {
 			return nil, err
 		}
@@ -163,8 +166,17 @@ func (r *Resolver) resolveNative(ctx context.Context, fn *service.Function, l *L
 			filepath.Join(l.TaskRoot, "functions", base), filepath.Join(l.TaskRoot, "src", base))
 	}
 	packages = append(packages, l.TaskRoot)
+	var unusable error
 	for _, b := range binaries {
 		if st, err := os.Stat(b); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			if err := checkExecutable(b); err != nil {
+				// A binary built for another platform: a Go source
+				// package below may still be built for this one.
+				if unusable == nil {
+					unusable = fmt.Errorf("function %s: %s: %w", fn.Key, relAll(l.TaskRoot, []string{b})[0], err)
+				}
+				continue
+			}
 			l.Kind, l.Path = Binary, b
 			return nil
 		}
@@ -183,6 +195,9 @@ func (r *Resolver) resolveNative(ctx context.Context, fn *service.Function, l *L
 			}
 			return nil
 		}
+	}
+	if unusable != nil {
+		return unusable
 	}
 	return fmt.Errorf("function %s (%s): no executable %s and no Go main package to build it from",
 		fn.Key, fn.Runtime, strings.Join(relAll(l.TaskRoot, binaries), " or "))
@@ -230,15 +245,30 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// findPython prefers the exact minor version (python3.12), else python3.
-func findPython(runtime string) (string, error) {
-	if p, err := exec.LookPath(runtime); err == nil {
+// findPython prefers the exact minor version (python3.12), else python3,
+// taking the first that actually starts: version managers such as pyenv
+// put shims on PATH for versions that are not installed.
+func (r *Resolver) findPython(runtime string) (string, error) {
+	r.pythonMu.Lock()
+	defer r.pythonMu.Unlock()
+	if p, ok := r.python[runtime]; ok {
 		return p, nil
 	}
-	if p, err := exec.LookPath("python3"); err == nil {
+	for _, name := range []string{runtime, "python3"} {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
+		if exec.Command(p, "-c", "").Run() != nil {
+			continue
+		}
+		if r.python == nil {
+			r.python = map[string]string{}
+		}
+		r.python[runtime] = p
 		return p, nil
 	}
-	return "", fmt.Errorf("runtime %s needs `python3` on PATH", runtime)
+	return "", fmt.Errorf("runtime %s needs a working `%s` or `python3` on PATH", runtime, runtime)
 }
 
 // extract unzips a prebuilt artifact once per content hash.

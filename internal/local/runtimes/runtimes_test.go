@@ -2,11 +2,15 @@ package runtimes
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -157,5 +161,45 @@ func TestArtifactIsExtracted(t *testing.T) {
 	_, err = resolve(t, dir, "service: s\nprovider: {name: aws, runtime: provided.al2}\npackage: {artifact: evil.zip}\nfunctions:\n  f: {handler: bootstrap}\n", "f")
 	if err == nil || !strings.Contains(err.Error(), "escapes the archive") {
 		t.Errorf("zip slip: %v", err)
+	}
+}
+
+func TestUnusableBinariesAreExplained(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "bin/empty", "", 0o755)
+	_, err := resolve(t, dir, "service: s\nprovider: {name: aws, runtime: go1.x}\nfunctions:\n  f: {handler: bin/empty}\n", "f")
+	if err == nil || !strings.Contains(err.Error(), "bin/empty: the file is empty or too short to be a program") {
+		t.Errorf("empty binary: %v", err)
+	}
+	write(t, dir, "bin/text", "just text, no shebang", 0o755)
+	_, err = resolve(t, dir, "service: s\nprovider: {name: aws, runtime: go1.x}\nfunctions:\n  f: {handler: bin/text}\n", "f")
+	if err == nil || !strings.Contains(err.Error(), "not a Linux executable or script") {
+		t.Errorf("text file: %v", err)
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go not on PATH")
+	}
+	// A binary for another architecture falls back to building the source.
+	foreign := elf.EM_AARCH64
+	if runtime.GOARCH == "arm64" {
+		foreign = elf.EM_X86_64
+	}
+	var hdr bytes.Buffer
+	ident := [elf.EI_NIDENT]byte{0x7f, 'E', 'L', 'F', byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)}
+	binary.Write(&hdr, binary.LittleEndian, elf.Header64{
+		Ident: ident, Type: uint16(elf.ET_EXEC), Machine: uint16(foreign), Version: uint32(elf.EV_CURRENT),
+		Ehsize: 64, Phentsize: 56, Shentsize: 64,
+	})
+	write(t, dir, "bin/hello", hdr.String(), 0o755)
+	write(t, dir, "go.mod", "module example.com/x\n\ngo 1.22\n", 0o644)
+	write(t, dir, "hello/main.go", "package main\n\nfunc main() {}\n", 0o644)
+	l, err := resolve(t, dir, "service: s\nprovider: {name: aws, runtime: go1.x}\nfunctions:\n  f: {handler: bin/hello}\n", "f")
+	if err != nil || l.Kind != GoSource {
+		t.Errorf("foreign binary with source: %+v %v", l, err)
+	}
+	os.RemoveAll(filepath.Join(dir, "hello"))
+	_, err = resolve(t, dir, "service: s\nprovider: {name: aws, runtime: go1.x}\nfunctions:\n  f: {handler: bin/hello}\n", "f")
+	if err == nil || !strings.Contains(err.Error(), "but this machine is "+runtime.GOARCH) {
+		t.Errorf("foreign binary without source: %v", err)
 	}
 }
