@@ -3,8 +3,11 @@ package aws
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 
 	"github.com/nimbusfw/nimbus/internal/cfn"
+	"github.com/nimbusfw/nimbus/internal/compile/aws/customresources"
 )
 
 // The custom resources v3 adds for things CloudFormation cannot do alone
@@ -50,6 +53,25 @@ func UsesCustomResources(t *cfn.Template) bool {
 		}
 	}
 	return false
+}
+
+// WriteCustomResourcesArtifact writes custom-resources.zip into dir when
+// the template runs a bundled handler (the template's handler Lambdas point
+// at <artifact directory>/custom-resources.zip), returning its path, or ""
+// when the template needs none.
+func WriteCustomResourcesArtifact(dir string, t *cfn.Template) (string, error) {
+	if !UsesCustomResources(t) {
+		return "", nil
+	}
+	data, err := customresources.Zip()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, CustomResourcesArtifactName)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 // addCustomResource is v3's addCustomResourceToService: it adds (once) the

@@ -1,6 +1,10 @@
 package aws
 
 import (
+	"archive/zip"
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -208,6 +212,42 @@ func TestForceDeployStampsTheCustomResource(t *testing.T) {
 	}
 	if !UsesCustomResources(tmpl) {
 		t.Error("UsesCustomResources must report the S3 handler")
+	}
+}
+
+func TestCustomResourcesArtifactWrittenOnlyWhenUsed(t *testing.T) {
+	dir := t.TempDir()
+	plain, ds := compileEventsYAML(t, eventsHeader+"      - s3: new-bucket-here\n")
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if path, err := WriteCustomResourcesArtifact(dir, plain); err != nil || path != "" {
+		t.Fatalf("a template without custom resources needs no zip: %q, %v", path, err)
+	}
+	existing, ds := compileEventsYAML(t, eventsHeader+"      - s3: {bucket: old-bucket, existing: true}\n")
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	path, err := WriteCustomResourcesArtifact(dir, existing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || filepath.Base(path) != "custom-resources.zip" {
+		t.Fatalf("zip not written: %q, %v", path, err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler := existing.Resource(CustomResourceFunctionLogicalIDOf(CustomResourceS3))["Properties"].(map[string]any)["Handler"].(string)
+	file := strings.TrimSuffix(handler, ".handler") + ".js"
+	found := false
+	for _, f := range zr.File {
+		found = found || f.Name == file
+	}
+	if !found {
+		t.Errorf("the zip lacks %s, the file the template's Handler %q loads", file, handler)
 	}
 }
 
