@@ -1,5 +1,7 @@
 package variables
 
+// envSource reads an environment variable (Options.Env); an empty one is
+// still a value.
 func envSource(c *call) (sourceResult, error) {
 	addr, err := c.requireAddress()
 	if err != nil {

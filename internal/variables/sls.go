@@ -1,5 +1,7 @@
 package variables
 
+// slsSource is ${sls:stage} (--stage, provider.stage or "dev") and
+// ${sls:instanceId}, fixed for one run.
 func slsSource(c *call) (sourceResult, error) {
 	addr, err := c.requireAddress()
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"github.com/nimbusfw/nimbus/internal/config"
 )
 
+// strToBoolSource is ${strToBool(text)}: "true"/"1" and "false"/"0", in any
+// case and with spaces around; anything else is an error.
 func strToBoolSource(c *call) (sourceResult, error) {
 	in := c.param(0)
 	if in == nil || in.Kind == config.Null {
