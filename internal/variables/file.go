@@ -50,6 +50,10 @@ func fileSource(c *call) (sourceResult, error) {
 	}
 	abs = filepath.Clean(abs)
 	ext := strings.ToLower(filepath.Ext(abs))
+	// Messages name the file relative to the service folder, as v3 does.
+	if r, err := filepath.Rel(c.r.opts.Dir, abs); err == nil && !strings.HasPrefix(r, "..") {
+		rel = r
+	}
 	if ext == ".js" || ext == ".cjs" {
 		return c.jsFile(abs, rel, addr)
 	}

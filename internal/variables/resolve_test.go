@@ -314,7 +314,7 @@ func TestResolveLocalSources(t *testing.T) {
 			files: map[string]string{"c.yml": "k: ${self:custom.t}\nm: ${opt:stage, 'dev'}\n"}, want: map[string]string{"a": `{"k":"tee","m":"dev"}`}},
 		{name: "file_missing_is_value_not_found", doc: "a: ${file(./nope.yml)}", errs: []string{`Value not found at "file" source`}},
 		{name: "file_missing_falls_back", doc: "a: ${file(./nope.yml), 'd'}", want: map[string]string{"a": `"d"`}},
-		{name: "file_unparsable", doc: "a: ${file(./bad.yml)}", files: map[string]string{"bad.yml": "a: [\n"}, errs: []string{`Cannot parse "./bad.yml"`}},
+		{name: "file_unparsable", doc: "a: ${file(./bad.yml)}", files: map[string]string{"bad.yml": "a: [\n"}, errs: []string{`Cannot parse "bad.yml"`}},
 		{name: "file_error_inside_points_at_that_file", doc: "a: ${file(./c.yml)}", files: map[string]string{"c.yml": "k: ${env:MISSING}\n"},
 			errs: []string{`c.yml:1:4: a.k: Cannot resolve variable ${env:MISSING}`}},
 		{name: "file_missing_path", doc: "a: ${file():x}", errs: []string{`Missing path argument in variable "file" source`}},
