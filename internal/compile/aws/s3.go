@@ -57,7 +57,8 @@ func compileNewS3Buckets(c *Context) {
 		if v != nil && v.Kind == config.Map {
 			b := v.Get("bucket")
 			if b != nil && (b.Kind == config.Map || b.Kind == config.Seq) {
-				c.Diags.Errorf(eventPos(fe, "bucket"), valuePath(fe, "bucket"),
+				explainedError(c, eventPos(fe, "bucket"), valuePath(fe, "bucket"),
+					"A bucket the service creates needs a plain name. To subscribe to a bucket defined elsewhere (in resources or another stack), add `existing: true`.",
 					`When specifying "s3.bucket" with CloudFormation intrinsic function, you need to specify that the bucket is existing via "existing: true" property.`)
 				continue
 			}
@@ -80,7 +81,8 @@ func compileNewS3Buckets(c *Context) {
 			refOf[bucketName] = bucketRef
 		}
 		if !validBucketName(bucketName) {
-			c.Diags.Errorf(eventPos(fe, "bucket"), eventPath(fe),
+			explainedError(c, eventPos(fe, "bucket"), eventPath(fe),
+				"S3 bucket names are 3-63 characters of lowercase letters, digits, dots and hyphens, start and end with a letter or digit, and are not IP addresses.",
 				`%s - Bucket name must conform to pattern (?!^(\d{1,3}\.){3}\d{1,3}$)(^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$). Please check provider.s3.%s and/or s3 events of function "%s".`,
 				bucketName, bucketRef, fe.Function.Key)
 			continue
@@ -210,7 +212,8 @@ func compileExistingS3Buckets(c *Context) {
 				current = bucketKey
 			}
 			if bucketKey != current {
-				c.Diags.Errorf(eventPos(fe, "bucket"), valuePath(fe, "bucket"),
+				explainedError(c, eventPos(fe, "bucket"), valuePath(fe, "bucket"),
+					"Each function can subscribe to one existing bucket; use another function for the second bucket.",
 					`Only one S3 Bucket can be configured per function. In "%s" you're attempting to configure "%s" and "%s" at the same time.`,
 					f.Name, current, bucketKey)
 				return

@@ -95,7 +95,8 @@ func readSchedule(c *Context, fe FunctionEvent) (scheduleSettings, bool) {
 		}
 	}
 	if len(s.expressions) > 1 && s.name != "" {
-		c.Diags.Errorf(eventPos(fe, "name"), valuePath(fe, "name"),
+		explainedError(c, eventPos(fe, "name"), valuePath(fe, "name"),
+			"A rule name must be unique; give each rate expression its own schedule event to name them.",
 			"You cannot specify a name when defining more than one rate expression")
 		return s, false
 	}

@@ -38,7 +38,8 @@ func compileSNSEvent(c *Context, fe FunctionEvent) {
 				topicName = tn
 			}
 			if topicName == "" {
-				c.Diags.Errorf(eventPos(fe, "arn"), valuePath(fe, "topicName"),
+				explainedError(c, eventPos(fe, "arn"), valuePath(fe, "topicName"),
+					"The topic name names the subscription and permission resources; it cannot be read from a CloudFormation function, so set topicName beside arn.",
 					`Missing "sns.topicName" setting (it needs to be provided if "sns.arn" is not provided as plain ARN string)`)
 				return
 			}

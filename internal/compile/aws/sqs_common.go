@@ -314,6 +314,13 @@ func parseJSONTemplate(text string) (map[string]any, error) {
 	return out, nil
 }
 
+// explainedError appends an error whose Detail says how to fix it; the
+// summary keeps serverless v3's wording so searches for it still work.
+func explainedError(c *Context, pos diag.Pos, path, detail, format string, args ...any) {
+	c.Diags.Append(diag.Diagnostic{Severity: diag.Error, Pos: pos, Path: path,
+		Summary: fmt.Sprintf(format, args...), Detail: detail})
+}
+
 // eventPath is the config key path of an event, for diagnostics.
 func eventPath(fe FunctionEvent) string {
 	return fmt.Sprintf("functions.%s.events[%d].%s", fe.Function.Key, fe.Event.Index, fe.Event.Type)

@@ -191,6 +191,11 @@ func TestEventErrorsPointAtTheSetting(t *testing.T) {
 			if strings.Contains(tc.name, "custom resources") {
 				wantLine++
 			}
+			explained := map[string]bool{"s3 invalid bucket name": true, "s3 intrinsic bucket not marked existing": true,
+				"schedule name with several rates": true, "sns intrinsic arn without topicName": true, "existing s3 event on two buckets": true}
+			if explained[tc.name] && d.Detail == "" {
+				t.Error("this error must say how to fix it (Detail)")
+			}
 			if d.Pos.Line != wantLine {
 				t.Errorf("line = %d, want %d (%s)", d.Pos.Line, wantLine, d.Pos)
 			}
