@@ -506,3 +506,15 @@ func fetchJWKS(c *http.Client, url string) (map[string]*rsa.PublicKey, error) {
 	}
 	return keys, nil
 }
+
+// rawString renders a JSON value as text: strings decoded, others as written.
+func rawString(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) > 0 && v[0] == '"' {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			return s
+		}
+	}
+	return string(v)
+}

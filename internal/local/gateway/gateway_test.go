@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -555,4 +556,36 @@ func viaEncodingJSON(s string) string {
 	var back string
 	json.Unmarshal(b, &back)
 	return back
+}
+
+// FuzzParseProxy checks the hand-written reader against encoding/json on
+// the fields the gateway uses.
+func FuzzParseProxy(f *testing.F) {
+	f.Add(`{"statusCode":200,"headers":{"a":"b","n":1},"body":"x\u00e9\"","isBase64Encoded":false,"cookies":["c=1"]}`)
+	f.Add(`{"statusCode":"404","multiValueHeaders":{"x":["1","2"]},"body":null}`)
+	f.Add(`{"body":{"nested":[1,2,{"a":"}"}]}}`)
+	f.Add(`{"statusCode":200,"body":"\ud83d\ude00 \ud800"}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		pf, ok := parseProxy([]byte(s))
+		// Keys are matched case-sensitively, as API Gateway does (unlike
+		// encoding/json's struct decoding), so the reference is a map.
+		var obj map[string]json.RawMessage
+		if !utf8.ValidString(s) || json.Unmarshal([]byte(s), &obj) != nil {
+			// Invalid UTF-8 is passed through as bytes rather than replaced.
+			return // the reader may be more lenient on invalid input, never less on valid input
+		}
+		if !ok {
+			t.Fatalf("valid JSON object rejected: %q", s)
+		}
+		var body string
+		if raw := obj["body"]; len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &body) == nil {
+			if pf.bodyKind != 's' || pf.body != body {
+				t.Fatalf("body %q vs %q in %q", pf.body, body, s)
+			}
+		}
+		var cookies []string
+		if json.Unmarshal(obj["cookies"], &cookies) == nil && len(cookies) != len(pf.cookies) {
+			t.Fatalf("cookies %v vs %v", pf.cookies, cookies)
+		}
+	})
 }
