@@ -11,13 +11,27 @@ import (
 // stop it whatever configValidationMode says (lib/classes/service.js and
 // lib/plugins/aws/package/compile/functions.js). v3's bucket-name check
 // for s3 events runs only when packaging, so it lives in compile/aws.
-func rejections(root *config.Node, mode Mode) diag.Diagnostics {
+//
+// It also returns the key paths whose problem a rejection describes
+// completely, so that the schema's complaint there can be dropped.
+func rejections(root *config.Node, mode Mode) (diag.Diagnostics, map[string]bool) {
 	var ds diag.Diagnostics
-	ds = append(ds, checkService(root)...)
-	ds = append(ds, checkProvider(root)...)
-	ds = append(ds, checkFrameworkVersion(root, mode)...)
+	covered := map[string]bool{}
+	for _, check := range []func() diag.Diagnostics{
+		func() diag.Diagnostics { return checkService(root) },
+		func() diag.Diagnostics { return checkProvider(root) },
+		func() diag.Diagnostics { return checkFrameworkVersion(root, mode) },
+		func() diag.Diagnostics { return checkFunctionShapes(root) },
+	} {
+		for _, d := range check() {
+			covered[d.Path] = true
+			ds = append(ds, d)
+		}
+	}
+	// A missing handler sits beside whatever else is wrong with the
+	// function, so it covers nothing.
 	ds = append(ds, checkHandlers(root)...)
-	return ds
+	return ds, covered
 }
 
 func rootPos(root *config.Node) diag.Pos { return root.Pos }
@@ -124,11 +138,7 @@ func checkHandlers(root *config.Node) diag.Diagnostics {
 		p := &fns.Pairs[i]
 		fn := p.Value
 		if fn == nil || fn.Kind != config.Map {
-			if fn == nil || fn.Kind == config.Null {
-				ds.Append(keyDiag(diag.Error, p, "functions."+p.Key,
-					fmt.Sprintf(`function %q has no settings: either "handler" or "image" needs to be set`, p.Key), ""))
-			}
-			continue
+			continue // checkFunctionShapes
 		}
 		handler, image := present(fn.Get("handler")), present(fn.Get("image"))
 		switch {

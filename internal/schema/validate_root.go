@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/nimbusfw/nimbus/internal/config"
@@ -33,23 +34,20 @@ func ModeOf(root *config.Node) Mode {
 // problems are errors or warnings follows configValidationMode (warn by
 // default); the rejections v3 makes regardless of that mode (a
 // frameworkVersion that excludes 3.40.0, object-form service, …) are
-// always errors. Valid string values that v3 coerces ("512" for an
-// integer) are converted in place, as v3 does.
+// always errors. Like v3, it normalizes the tree in place: list-form
+// functions and resources are merged into mappings, and values ajv
+// coerces ("512" for an integer, a string for a list) are converted.
 func Validate(root *config.Node) diag.Diagnostics {
 	if ds := checkShape(root); ds != nil {
 		return ds
 	}
 	mode := ModeOf(root)
-	ds := rejections(root, mode)
-	// A rejection of service, provider or frameworkVersion says more than
-	// the schema's complaint about the same key, so that one is dropped.
-	rejected := map[string]bool{}
+	ds := mergeLists(root)
+	more, rejected := rejections(root, mode)
 	for _, d := range ds {
-		switch d.Path {
-		case "", "service", "provider", "provider.name", "frameworkVersion":
-			rejected[d.Path] = true
-		}
+		rejected[strings.SplitN(d.Path, "[", 2)[0]] = true // the list as a whole
 	}
+	ds = append(ds, more...)
 	if mode != ModeOff {
 		severity := diag.Warning
 		if mode == ModeError {

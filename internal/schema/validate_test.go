@@ -76,6 +76,19 @@ func TestValidate(t *testing.T) {
 		{"event type without settings", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - alexaSkill\n", []string{
 			"Warning 9:9: functions.hello.events[0]: an event must be a mapping of one event type to its settings [Write it as '- alexaSkill: …' with the event's settings.]",
 		}},
+		{"list-form functions and resources are merged", base + "functions:\n  - a:\n      handler: h.a\n  - ~\n  - b:\n      handler: h.b\n    a:\n      timeout: 0\nresources:\n  - Resources:\n      Q: {Type: AWS::SQS::Queue}\n  - Outputs: {}\n", []string{
+			"Warning 12:16: functions.a.timeout: must be >= 1",
+		}},
+		{"non-mapping item in a functions list", base + "functions:\n  - a:\n      handler: h.a\n  - oops\n", []string{
+			"Error 8:5: functions[1]: non-object value specified in functions list: oops [Each item of a functions list must be a mapping; the items are merged into one.]",
+		}},
+		{"functions must be a mapping", base + "functions: hello\n", []string{
+			`Error 5:12: functions: unexpected "functions" configuration: expected a mapping of function names to their settings, got a string`,
+		}},
+		{"a function must be a mapping; a null one is ignored", base + "functions:\n  a: h.a\n  b:\n", []string{
+			`Error 6:6: functions.a: unexpected "a" function configuration: expected a mapping, got a string [A function is a mapping with at least "handler" (or "image").]`,
+			`Warning 7:3: functions.b: function "b" has no settings and is ignored`,
+		}},
 		{"string shorthand events are valid", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - http: GET /x\n      - sqs: arn:aws:sqs:us-east-1:123456789012:q\n      - schedule: rate(5 minutes)\n", nil},
 		{"schedule pattern", base + "functions:\n  hello:\n    handler: h.hello\n    events:\n      - schedule: rate(5 minute)\n", []string{
 			`Warning 9:19: functions.hello.events[0].schedule: must match pattern "` + schedulePattern + `" [` + scheduleHint + `]`,
