@@ -146,7 +146,12 @@ func compileALBTargetGroup(c *Context, ev albEvent, prefix string) {
 			"Matcher":                    map[string]any{"HttpCode": "200"},
 		}
 		if hc.Kind == config.Map {
-			setUnlessNull(health, "HealthCheckEnabled", hc.Get("enabled"))
+			// v3 forces `enabled: true` onto any healthCheck object before
+			// reading it, so the setting cannot turn checks off.
+			if en, ok := hc.Get("enabled").Boolean(); ok && !en {
+				c.Diags.Warnf(hc.Get("enabled").Pos, valuePath(ev.fe, "healthCheck.enabled"),
+					"healthCheck.enabled: false is ignored (serverless v3 enables health checks whenever healthCheck is set); remove healthCheck to turn them off")
+			}
 			setUnlessNull(health, "HealthCheckIntervalSeconds", hc.Get("intervalSeconds"))
 			setUnlessNull(health, "HealthCheckPath", hc.Get("path"))
 			setUnlessNull(health, "HealthCheckTimeoutSeconds", hc.Get("timeoutSeconds"))

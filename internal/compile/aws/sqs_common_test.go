@@ -284,6 +284,28 @@ func TestCustomResourcesFollowDeploymentSettings(t *testing.T) {
 	}
 }
 
+func TestALBHealthCheckCannotBeDisabledAndSaysSo(t *testing.T) {
+	tmpl, ds := compileEventsYAML(t, eventsHeader+`      - alb:
+          listenerArn: arn:aws:elasticloadbalancing:us-east-1:1:listener/app/a/b/c
+          priority: 1
+          healthCheck:
+            enabled: false
+          conditions:
+            path: /
+`)
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	tg := tmpl.Resource(AlbTargetGroupLogicalID("fn", "b", false))
+	if tg["Properties"].(map[string]any)["HealthCheckEnabled"] != true {
+		t.Errorf("v3 keeps health checks on: %v", tg)
+	}
+	w := ds.Warnings()
+	if len(w) != 1 || w[0].Path != "functions.fn.events[0].alb.healthCheck.enabled" || w[0].Pos.Line != 13 {
+		t.Errorf("want one warning at the enabled setting, got %v", w)
+	}
+}
+
 func TestLodashMergeKeepsUnsetValuesAndMergesArraysByIndex(t *testing.T) {
 	dst := map[string]any{"a": []any{"x", "y"}, "b": map[string]any{"c": 1}, "keep": true}
 	got := lodashMergeValue(dst, map[string]any{"a": []any{"z"}, "b": map[string]any{"d": 2}, "keep": nil}).(map[string]any)
