@@ -29,9 +29,12 @@ functions:
     handler: app/main.fails
   importError:
     handler: app/missing.handler
+  raisesOnImport:
+    handler: app/raising.handler
 `
 	files := map[string]string{
 		"app/__init__.py": "",
+		"app/raising.py":  "raise RuntimeError('config missing')\n",
 		"app/main.py": `
 import os
 def handler(event, context):
@@ -76,6 +79,12 @@ def fails(event, context):
 	if res.FunctionError != "Unhandled" || doc["errorType"] != "Runtime.ImportModuleError" ||
 		!strings.Contains(doc["errorMessage"].(string), "app.missing") {
 		t.Errorf("python import error: %s", res.Payload)
+	}
+	res = invoke(t, p, "raisesOnImport", `{}`)
+	doc = decode(t, res.Payload)
+	if res.FunctionError != "Unhandled" || doc["errorType"] != "Runtime.ImportModuleError" ||
+		doc["errorMessage"] != "Unable to import module 'app.raising': config missing" {
+		t.Errorf("python raise on import: %s", res.Payload)
 	}
 }
 

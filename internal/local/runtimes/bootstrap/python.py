@@ -91,7 +91,8 @@ def _load_handler():
         module = importlib.import_module(module_name)
     except SyntaxError as e:
         raise _RuntimeError("Runtime.UserCodeSyntaxError", "Syntax error in module '%s': %s" % (module_name, e))
-    except ImportError as e:
+    except Exception as e:
+        # Lambda reports any failure while importing the module this way.
         raise _RuntimeError("Runtime.ImportModuleError", "Unable to import module '%s': %s" % (module_name, e))
     handler = getattr(module, func, None)
     if handler is None:
