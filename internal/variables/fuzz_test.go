@@ -133,3 +133,42 @@ func hasLiveVariable(vars []*varRef) bool {
 // fromEscape says whether inputs contain an escape, whose result may look
 // like a variable once resolved (and v3 leaves it so).
 func fromEscape(a, b string) bool { return strings.Contains(a+b, `\`) }
+
+// FuzzResolveDocument resolves whole fuzzed YAML documents, seeded with
+// the public corpus services. Resolution must not panic or hang, must leave
+// its input alone and must give the same result twice.
+func FuzzResolveDocument(f *testing.F) {
+	names, _ := filepath.Glob(filepath.Join(corpusDir, "public", "*", "serverless.yml"))
+	for i, name := range names {
+		if i%4 != 0 { // a quarter of the corpus keeps the seed set quick to replay
+			continue
+		}
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(string(data))
+		}
+	}
+	f.Add("custom:\n  a: ${self:custom.b}\n  b: [${self:custom.c}]\n  c: {d: '${opt:stage}'}\nx: ${self:custom}\n")
+	f.Add("provider: {stage: '${env:S, \"dev\"}'}\nparams: {dev: {p: '${sls:stage}'}}\nx: ${param:p}\n")
+	dir := f.TempDir()
+	fake := testAWS()
+	f.Fuzz(func(t *testing.T, doc string) {
+		root, ds := config.Parse("serverless.yml", []byte(doc), nil)
+		if ds.HasErrors() {
+			return
+		}
+		before, _ := root.MarshalJSON()
+		opts := Options{Dir: dir, ConfigFile: "serverless.yml", AWS: fake, NodePath: filepath.Join(dir, "no-node"),
+			InstanceID: "1", CLIOptions: map[string]string{"stage": "dev", "region": "us-east-1"},
+			Env: envMap(map[string]string{"S": "qa"})}
+		first, ds1 := Resolve(context.Background(), root, opts)
+		second, ds2 := Resolve(context.Background(), root, opts)
+		if after, _ := root.MarshalJSON(); string(after) != string(before) {
+			t.Fatal("Resolve modified its input")
+		}
+		a, _ := first.MarshalJSON()
+		b, _ := second.MarshalJSON()
+		if string(a) != string(b) || len(ds1) != len(ds2) {
+			t.Fatalf("two runs differ:\n%s\n%s\n%v\n%v", a, b, ds1.Err(), ds2.Err())
+		}
+	})
+}
