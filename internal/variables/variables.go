@@ -22,7 +22,10 @@ type Options struct {
 	Params     map[string]string // --param k=v
 	Env        func(string) (string, bool)
 	Sources    *diag.Sources
-	// AWSProfile and Region configure the remote sources (cf, ssm, s3, aws).
+	// AWSProfile picks the credentials of the remote sources (cf, ssm, s3,
+	// aws); empty means provider.profile, then the SDK's default chain.
+	// Their region is --region (CLIOptions), else provider.region, else
+	// us-east-1, unless a variable names one: ${ssm(eu-west-1):…}.
 	AWSProfile string
 	// AWS answers the remote sources. Nil means the real AWS APIs through
 	// aws-sdk-go-v2's default credential chain, created on first use.
