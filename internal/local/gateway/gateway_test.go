@@ -485,8 +485,12 @@ func TestLambdaInvokeAPI(t *testing.T) {
 		"fail": func(p []byte) (*local.Result, error) {
 			return &local.Result{Payload: []byte(`{"errorMessage":"x"}`), FunctionError: "Unhandled"}, nil
 		},
+		"busy": func(p []byte) (*local.Result, error) { return nil, &local.ThrottleError{Function: "busy"} },
+		"slow": func(p []byte) (*local.Result, error) {
+			return nil, &local.TimeoutError{Function: "slow", Timeout: 3 * time.Second}
+		},
 	}}
-	api := &LambdaAPI{Invoker: inv, Functions: map[string]string{"echo": "echo", "svc-dev-echo": "echo", "fail": "fail"}, Region: "us-east-1"}
+	api := &LambdaAPI{Invoker: inv, Functions: map[string]string{"echo": "echo", "svc-dev-echo": "echo", "fail": "fail", "busy": "busy", "slow": "slow"}, Region: "us-east-1"}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	resp, body := do(t, "POST", srv.URL+"/2015-03-31/functions/svc-dev-echo/invocations", `{"x":1}`, nil)
@@ -501,6 +505,14 @@ func TestLambdaInvokeAPI(t *testing.T) {
 	api.Wait()
 	if resp.StatusCode != 202 || string(inv.last(t, "echo")) != `{"async":1}` {
 		t.Errorf("event invoke: %d", resp.StatusCode)
+	}
+	resp, body = do(t, "POST", srv.URL+"/2015-03-31/functions/busy/invocations", `{}`, nil)
+	if resp.StatusCode != 429 || resp.Header.Get("X-Amzn-Errortype") != "TooManyRequestsException" {
+		t.Errorf("throttle: %d %s", resp.StatusCode, body)
+	}
+	resp, body = do(t, "POST", srv.URL+"/2015-03-31/functions/slow/invocations", `{}`, nil)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "Unhandled" || !strings.Contains(body, "Task timed out after 3.00 seconds") {
+		t.Errorf("timeout: %d %s", resp.StatusCode, body)
 	}
 	resp, body = do(t, "POST", srv.URL+"/2015-03-31/functions/nope/invocations", `{}`, nil)
 	if resp.StatusCode != 404 || resp.Header.Get("X-Amzn-Errortype") != "ResourceNotFoundException" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -80,7 +81,8 @@ func (l *LambdaAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
 		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
 		w.WriteHeader(http.StatusOK)
-		b := appendString([]byte(`{"errorType":"Sandbox.Timedout","errorMessage":`), to.Error())
+		msg := "Task timed out after " + strconv.FormatFloat(to.Timeout.Seconds(), 'f', 2, 64) + " seconds"
+		b := appendString([]byte(`{"errorType":"Sandbox.Timedout","errorMessage":`), msg)
 		w.Write(append(b, '}'))
 		return
 	case err != nil:
