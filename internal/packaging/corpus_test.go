@@ -189,7 +189,8 @@ func listing(r recorded) string {
 // recordServerless runs serverless v3 in dir and writes the entry names of
 // each zip it produced. A failure after packaging (v3 looks up the
 // deployed stack for layers) is fine as long as the zips were written;
-// it reports false when there were none.
+// it reports false when v3 failed without writing any. (A service whose
+// functions all use prebuilt artifacts succeeds with no zip.)
 func recordServerless(t *testing.T, dir, golden string) bool {
 	t.Helper()
 	sls, err := filepath.Abs(filepath.Join("..", "..", "tools", "node_modules", ".bin", "sls"))
@@ -202,7 +203,7 @@ func recordServerless(t *testing.T, dir, golden string) bool {
 		"AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x")
 	out, runErr := cmd.CombinedOutput()
 	zips, _ := filepath.Glob(filepath.Join(dir, ".serverless", "*.zip"))
-	if len(zips) == 0 {
+	if len(zips) == 0 && runErr != nil {
 		t.Logf("sls package in %s: %v\n%s", dir, runErr, out)
 		return false
 	}

@@ -57,3 +57,51 @@ func FuzzHandlerFiles(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSelectionShortcutsAgree checks selectFiles' shortcuts (globby tasks
+// built once, trailing literal rules by map lookup) against evaluating
+// every rule for every file.
+func FuzzSelectionShortcutsAgree(f *testing.F) {
+	f.Add("!src/**\nsrc/a.js", "node_modules/x/**\nnode_modules/.bin/x", "src/a.js\nsrc/b.js\nnode_modules/x/i.js\nnode_modules/.bin/x")
+	f.Add("!node_modules\nnode_modules/y/*.js", "node_modules/y/**", "node_modules/y/a.js\nnode_modules/z/b.js")
+	f.Add("", "a/**", "a\na/b")
+	f.Fuzz(func(t *testing.T, includes, dev, files string) {
+		tr := &tree{}
+		seen := map[string]bool{}
+		for _, p := range strings.Split(files, "\n") {
+			if p != "" && !seen[p] {
+				seen[p] = true
+				tr.files = append(tr.files, treeFile{Rel: p})
+			}
+		}
+		tr.index()
+		var inc []rawPattern
+		for _, p := range strings.Split(includes, "\n") {
+			if p != "" {
+				inc = append(inc, rawPattern{Text: p})
+			}
+		}
+		var devGlobs []string
+		for _, g := range strings.Split(dev, "\n") {
+			if g != "" {
+				devGlobs = append(devGlobs, g)
+			}
+		}
+		rules := rulesFor(builtin(defaultExcludes), inc, devGlobs)
+		got := selectFiles(tr, rules)
+		var want []int
+		for i, f := range tr.files {
+			if listedByGlobby(f.Rel, rules) && included(f.Rel, rules) {
+				want = append(want, i)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("shortcut selected %v, full evaluation %v", got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("shortcut selected %v, full evaluation %v", got, want)
+			}
+		}
+	})
+}

@@ -240,12 +240,17 @@ func newRule(p rawPattern, negate bool) rule {
 	return rule{Glob: glob, Exclude: exclude, Src: p, prefix: literalPrefix(glob), static: isStaticGlob(glob)}
 }
 
-// literalPrefix is the part of a glob before its first special character.
+// literalPrefix is the part of a glob before its first special character,
+// less the slash of a final "/**", which also matches the folder itself.
 func literalPrefix(glob string) string {
-	if i := strings.IndexAny(glob, "*?[{\\"); i >= 0 {
-		return glob[:i]
+	i := strings.IndexAny(glob, "*?[{\\")
+	if i < 0 {
+		return glob
 	}
-	return glob
+	if i > 0 && glob[i:] == "**" && glob[i-1] == '/' {
+		return glob[:i-1]
+	}
+	return glob[:i]
 }
 
 // normaliseGlob drops leading "./" as micromatch does, so "./bin/**"
@@ -300,7 +305,7 @@ func splitLiteralTail(rules []rule) ([]rule, literalTail) {
 		if r.fromInclude || (i < len(rules) && r.Exclude != tail.exclude) {
 			break
 		}
-		if dir, ok := strings.CutSuffix(r.Glob, "/**"); ok && r.prefix == dir+"/" {
+		if dir, ok := strings.CutSuffix(r.Glob, "/**"); ok && r.prefix == dir {
 			tail.under[dir] = true
 		} else if r.static {
 			tail.exact[r.Glob] = true
@@ -317,7 +322,7 @@ func (l literalTail) matches(rel string) bool {
 	if len(l.exact) == 0 && len(l.under) == 0 {
 		return false
 	}
-	if l.exact[rel] {
+	if l.exact[rel] || l.under[rel] { // "dir/**" also matches "dir" itself
 		return true
 	}
 	for p := rel; ; {
