@@ -482,3 +482,13 @@ func TestLayerFolderOutsideTheServiceIsAllowed(t *testing.T) {
 		t.Errorf("layer zip %q", got)
 	}
 }
+
+func TestMissingLayerFolderPointsAtItsPath(t *testing.T) {
+	svc := newService(t, nodeService+"layers:\n  libs:\n    path: nowhere\n", handlerFile)
+	_, ds := Package(context.Background(), svc, ".serverless")
+	if errs := ds.Errors(); len(errs) != 1 {
+		t.Fatalf("want one error, got %s", diagSummaries(ds))
+	} else {
+		assertDiag(t, errs[0], "layers.libs.path", 10, 11, `"nowhere" is not a directory`)
+	}
+}
