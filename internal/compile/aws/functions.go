@@ -7,6 +7,7 @@ import (
 
 	"github.com/nimbusfw/nimbus/internal/cfn"
 	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/service"
 )
 
@@ -191,7 +192,7 @@ func (c *Context) compileFunction(f *service.Function) func() {
 	}
 	if fs := raw.Get("fileSystemConfig"); fs.Truthy() {
 		if props["VpcConfig"] == nil {
-			c.Diags.Errorf(fs.Pos, path+".fileSystemConfig",
+			c.Diags.Errorf(keyPos(raw, "fileSystemConfig"), path+".fileSystemConfig",
 				"Function %q: when using fileSystemConfig, ensure that function has vpc configured on function or provider level", f.Key)
 		}
 		c.AddRoleStatements(map[string]any{
@@ -237,7 +238,7 @@ func (c *Context) resolveImage(f *service.Function, image *config.Node) (uri, sh
 	if image.Kind == config.Map {
 		uri = image.Get("uri").Scalar0()
 		if uri == "" {
-			c.Diags.Errorf(image.Pos, "functions."+f.Key+".image",
+			c.Diags.Errorf(keyPos(f.Raw, "image"), "functions."+f.Key+".image",
 				"image %q is built from provider.ecr.images, which needs Docker; Nimbus packages images given by uri@sha256:digest only", image.Get("name").Scalar0())
 			return "", ""
 		}
@@ -245,7 +246,7 @@ func (c *Context) resolveImage(f *service.Function, image *config.Node) (uri, sh
 	if i := strings.Index(uri, "@"); i >= 0 {
 		return uri, strings.TrimPrefix(uri[i+1:], "sha256:")
 	}
-	c.Diags.Errorf(image.Pos, "functions."+f.Key+".image",
+	c.Diags.Errorf(keyPos(f.Raw, "image"), "functions."+f.Key+".image",
 		"image %q has no digest; use <repository-uri>@sha256:<digest> so the version can be computed without calling ECR", uri)
 	return uri, ""
 }
@@ -515,4 +516,15 @@ func coerceInt(v any) any {
 		}
 	}
 	return v
+}
+
+// keyPos is where key is written in map n (falling back to the map).
+func keyPos(n *config.Node, key string) diag.Pos {
+	if p := n.Pair(key); p != nil {
+		return p.KeyPos
+	}
+	if n != nil {
+		return n.Pos
+	}
+	return diag.Pos{}
 }

@@ -1,0 +1,144 @@
+package aws
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/packaging"
+	"github.com/nimbusfw/nimbus/internal/service"
+	"github.com/nimbusfw/nimbus/internal/variables"
+)
+
+// compileServiceYAML compiles a service given as YAML text.
+func compileServiceYAML(t *testing.T, yml string) (*Result, diag.Diagnostics) {
+	t.Helper()
+	return CompileService(Input{Service: loadServiceYAML(t, yml), ArtifactDirectoryName: "serverless/x/dev/1-2",
+		Artifacts: packaging.Result{Functions: map[string]string{}, Layers: map[string]string{}}})
+}
+
+// loadServiceYAML resolves a service given as YAML text (stage dev, us-east-1).
+func loadServiceYAML(t *testing.T, yml string) *service.Service {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "serverless.yml")
+	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := diag.NewSources()
+	root, ds := config.ParseFile(path, "serverless.yml", src)
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	opts := map[string]string{"stage": "dev", "region": "us-east-1"}
+	root, ds = variables.Resolve(context.Background(), root, variables.Options{
+		Dir: dir, ConfigFile: "serverless.yml", CLIOptions: opts,
+		Env: func(string) (string, bool) { return "", false }, Sources: src,
+	})
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	return service.New(root, dir, path, opts)
+}
+
+func wantError(t *testing.T, ds diag.Diagnostics, line, col int, path, text string) {
+	t.Helper()
+	for _, d := range ds.Errors() {
+		if d.Pos.Line == line && d.Pos.Col == col && d.Path == path && strings.Contains(d.Summary, text) {
+			return
+		}
+	}
+	t.Errorf("no error at %d:%d %s containing %q; got:\n%v", line, col, path, text, ds)
+}
+
+func TestCompileErrorsArePositioned(t *testing.T) {
+	_, ds := compileServiceYAML(t, `service: errs
+provider:
+  name: aws
+functions:
+  efs:
+    handler: h.main
+    fileSystemConfig:
+      arn: arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0
+      localMountPath: /mnt/x
+  both:
+    handler: h.main
+    provisionedConcurrency: 1
+    snapStart: true
+  nothing:
+    memorySize: 128
+resources:
+  extensions:
+    MissingResource:
+      Properties:
+        A: 1
+    EfsLambdaFunction:
+      Tags: []
+`)
+	wantError(t, ds, 7, 5, "functions.efs.fileSystemConfig", "ensure that function has vpc configured")
+	wantError(t, ds, 10, 3, "functions.both", "SnapStart does not support provisioned concurrency")
+	wantError(t, ds, 14, 3, "functions.nothing", `"handler" or "image"`)
+	wantError(t, ds, 18, 5, "resources.extensions.MissingResource", "not found in generated stack")
+	wantError(t, ds, 22, 7, "resources.extensions.EfsLambdaFunction.Tags", "not supported")
+}
+
+func TestFunctionTargetUsesAlias(t *testing.T) {
+	res, ds := compileServiceYAML(t, `service: alias
+provider:
+  name: aws
+functions:
+  warm:
+    handler: h.main
+    provisionedConcurrency: 3
+    url: true
+    maximumRetryAttempts: 0
+`)
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	url := res.Template.Resource("WarmLambdaFunctionUrl")
+	if url["DependsOn"] != "WarmProvConcLambdaAlias" {
+		t.Errorf("URL DependsOn = %v", url["DependsOn"])
+	}
+	target := url["Properties"].(map[string]any)["TargetFunctionArn"].(map[string]any)
+	join := target["Fn::Join"].([]any)
+	if join[0] != ":" || join[1].([]any)[1] != "provisioned" {
+		t.Errorf("TargetFunctionArn = %v, want the provisioned alias", target)
+	}
+	conf := res.Template.Resource("WarmLambdaEvConf")["Properties"].(map[string]any)
+	if conf["Qualifier"] != "provisioned" || conf["MaximumRetryAttempts"] != int64(0) {
+		t.Errorf("EventInvokeConfig = %v", conf)
+	}
+}
+
+func TestNoRoleWhenEveryFunctionHasOne(t *testing.T) {
+	res, ds := compileServiceYAML(t, `service: roles
+provider:
+  name: aws
+functions:
+  a:
+    handler: h.a
+    role: arn:aws:iam::123456789012:role/a
+  b:
+    handler: h.b
+    role: RoleB
+`)
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if res.Template.Resource(RoleLogicalID) != nil {
+		t.Error("IamRoleLambdaExecution created although every function has a role")
+	}
+	b := res.Template.Resource("BLambdaFunction")
+	deps := b["DependsOn"].([]any)
+	if len(deps) != 2 || deps[0] != "BLogGroup" || deps[1] != "RoleB" {
+		t.Errorf("DependsOn = %v, want [BLogGroup RoleB]", deps)
+	}
+	if res.Template.Resource("ALogGroup") == nil {
+		t.Error("log groups must exist even without the default role")
+	}
+}
