@@ -50,6 +50,16 @@ func V3View(root *config.Node, options map[string]string) *config.Node {
 		stage = prov.Get("stage").Scalar()
 	}
 	service := view.Get("service").Scalar0()
+	// v3 assigns package.artifactsS3KeyDirname at start-up; it lands in the
+	// printed config only when the user's config has a package object (v3
+	// then shares that object).
+	if pkg := view.Get("package"); pkg != nil && pkg.Kind == config.Map {
+		prefix := prov.Get("deploymentPrefix").Scalar0()
+		if prefix == "" {
+			prefix = "serverless"
+		}
+		pkg.Set("artifactsS3KeyDirname", config.NewString(prefix+"/"+service+"/"+stage+"/code-artifacts", pkg.Pos))
+	}
 	if fns := view.Get("functions"); fns != nil && fns.Kind == config.Map {
 		kept := fns.Pairs[:0]
 		for _, p := range fns.Pairs {

@@ -90,6 +90,32 @@ func v3FailureIsEnvironmental(reason string) bool {
 	return false
 }
 
+// printChangingPlugins are plugins whose presence changes what v3 prints,
+// so services using them are set aside (named in the corpus manifest's
+// plugins column): serverless-lift adds the ${construct:} variable source.
+var printChangingPlugins = []string{"serverless-lift"}
+
+// setAsideByPlugin returns the plugin that sets a corpus service aside.
+func setAsideByPlugin(t *testing.T, service string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(corpusDir, "manifest.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		cols := strings.Split(line, "\t")
+		if len(cols) < 3 || cols[0] != service {
+			continue
+		}
+		for _, p := range printChangingPlugins {
+			if strings.Contains(cols[2], p) {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
 // TestCorpusPrint checks that `nimbus print` equals `sls print` of
 // serverless v3 (parsed data, not bytes) for every corpus service v3 can
 // print offline, and that Nimbus also rejects the services v3 rejects for
@@ -110,6 +136,9 @@ func TestCorpusPrint(t *testing.T) {
 			}
 			t.Run(o.service, func(t *testing.T) {
 				t.Parallel()
+				if p := setAsideByPlugin(t, o.service); p != "" {
+					t.Skipf("set aside: %s changes what v3 prints", p)
+				}
 				dir := stubService(t, o.service)
 				p, err := Load(context.Background(), Options{
 					Dir: dir, Stage: "dev", Region: "us-east-1",
