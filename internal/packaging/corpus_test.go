@@ -118,6 +118,9 @@ func TestCorpusFileListsMatchServerlessV3(t *testing.T) {
 		if rest, ok := strings.CutPrefix(name, "extra__"); ok {
 			name = "extra/" + rest
 		}
+		if testing.Short() && !contains(corpusCases, name) {
+			continue // -short: the chosen sample only
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			compareWithServerless(t, name, golden)
