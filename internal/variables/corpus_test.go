@@ -79,7 +79,7 @@ func TestCorpusResolution(t *testing.T) {
 	v3 := v3Resolution(t)
 	names, _ := filepath.Glob(filepath.Join(corpusDir, "public", "*", "serverless.yml"))
 	scratch := t.TempDir()
-	var agree, total, pluginOnly, valuesChecked, valuesEqual int
+	var agree, total, pluginOnly, clean, valuesChecked, valuesEqual int
 	for _, file := range names {
 		name := filepath.Base(filepath.Dir(file))
 		want, ok := v3[name]
@@ -108,6 +108,9 @@ func TestCorpusResolution(t *testing.T) {
 			CLIOptions: map[string]string{"stage": "dev", "region": "us-east-1"},
 			Env:        func(k string) (string, bool) { v, ok := corpusEnv[k]; return v, ok },
 		})
+		if !rds.HasErrors() {
+			clean++
+		}
 		if want[0] == "fail" && !isVariableFailure(want[1]) {
 			continue // v3 stopped for another reason (a plugin, the version): nothing to compare
 		}
@@ -138,6 +141,7 @@ func TestCorpusResolution(t *testing.T) {
 		valuesChecked += c
 		valuesEqual += e
 	}
+	t.Logf("corpus: %d/%d services resolve cleanly", clean, len(names))
 	t.Logf("corpus: %d/%d services agree with serverless v3 on resolving (%d of them only miss a plugin-provided source); %d/%d resolved values equal sls print",
 		agree, total, pluginOnly, valuesEqual, valuesChecked)
 }

@@ -1,5 +1,7 @@
 package variables
 
+import "fmt"
+
 // envSource reads an environment variable (Options.Env); an empty one is
 // still a value.
 func envSource(c *call) (sourceResult, error) {
@@ -10,5 +12,5 @@ func envSource(c *call) (sourceResult, error) {
 	if v, ok := c.r.opts.Env(addr); ok {
 		return found(c.str(v))
 	}
-	return found(nil)
+	return sourceResult{detail: fmt.Sprintf("The environment variable %s is not set. Set it, or give a fallback: ${env:%s, 'value'}.", addr, addr)}, nil
 }

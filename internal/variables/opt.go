@@ -1,6 +1,7 @@
 package variables
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/nimbusfw/nimbus/internal/config"
@@ -27,5 +28,5 @@ func optSource(c *call) (sourceResult, error) {
 	if v, ok := c.r.opts.CLIOptions[addr]; ok {
 		return found(c.str(v))
 	}
-	return found(nil)
+	return sourceResult{detail: fmt.Sprintf("No --%s option was given. Pass it, or give a fallback: ${opt:%s, 'value'}.", addr, addr)}, nil
 }

@@ -312,6 +312,9 @@ func (r *resolver) setAt(keys []string, val *config.Node) {
 		return
 	}
 	parent := r.root.Lookup(keys[:len(keys)-1]...)
+	if parent == nil {
+		return
+	}
 	last := keys[len(keys)-1]
 	switch parent.Kind {
 	case config.Map:

@@ -518,3 +518,21 @@ func TestJavaScriptFilesWithoutNode(t *testing.T) {
 		t.Fatalf("want a clear error, got %v", ds.Err())
 	}
 }
+
+func TestMissingValuesExplainThemselves(t *testing.T) {
+	_, ds := resolveYAML(t, "custom: {a: 1, b: 2}\nx: ${env:TABLE}\ny: ${self:custom.c}\nz: ${opt:flag}\nw: ${self:nope.deep}\n", Options{})
+	want := []string{
+		"The environment variable TABLE is not set. Set it, or give a fallback: ${env:TABLE, 'value'}.",
+		`custom has no "c" (it has: a, b).`,
+		"No --flag option was given.",
+		`The service file has no top-level "nope".`,
+	}
+	if len(ds) != len(want) {
+		t.Fatalf("got %v", ds.Err())
+	}
+	for i, w := range want {
+		if !strings.Contains(ds[i].Detail, w) {
+			t.Errorf("detail %d = %q, want %q", i, ds[i].Detail, w)
+		}
+	}
+}
