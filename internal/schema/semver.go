@@ -102,17 +102,28 @@ type partial struct {
 
 var partialRE = regexp.MustCompile(`^v?(0|[1-9]\d*|[xX*])(?:\.(0|[1-9]\d*|[xX*])(?:\.(0|[1-9]\d*|[xX*])(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?)?)?$`)
 
-func parsePartial(s string) (partial, bool) {
+// parsePartial reads a partial version. node-semver refuses a number after
+// a wildcard ("x.1") in plain and comparator forms but ignores it in tilde,
+// caret and hyphen forms; lenient selects the latter.
+func parsePartial(s string, lenient bool) (partial, bool) {
 	m := partialRE.FindStringSubmatch(s)
 	if m == nil {
 		return partial{}, false
 	}
 	var p partial
 	nums := []*int64{&p.v.major, &p.v.minor, &p.v.patch}
+	wild := false
 	for i := 0; i < 3; i++ {
 		part := m[i+1]
 		if part == "" || part == "x" || part == "X" || part == "*" {
-			break
+			wild = true
+			continue
+		}
+		if wild {
+			if lenient {
+				continue
+			}
+			return partial{}, false
 		}
 		n, err := strconv.ParseInt(part, 10, 64)
 		if err != nil {
@@ -121,10 +132,9 @@ func parsePartial(s string) (partial, bool) {
 		*nums[i] = n
 		p.parts = i + 1
 	}
-	if m[4] != "" {
-		if p.parts < 3 {
-			return partial{}, false
-		}
+	// A prerelease tag needs all three parts written; node-semver then
+	// drops it when one of them is a wildcard ("3.40.x-beta" is 3.40.x).
+	if m[4] != "" && p.parts == 3 {
 		p.v.pre = strings.Split(m[4], ".")
 	}
 	return p, true
@@ -132,7 +142,7 @@ func parsePartial(s string) (partial, bool) {
 
 // parseVersion reads a full version ("3.40.0", "v1.2.3-beta.1").
 func parseVersion(s string) (version, bool) {
-	p, ok := parsePartial(strings.TrimSpace(s))
+	p, ok := parsePartial(strings.TrimSpace(s), false)
 	if !ok || p.parts != 3 {
 		return version{}, false
 	}
@@ -162,8 +172,8 @@ func parseSet(set string) ([]comparator, error) {
 	}
 	fields := strings.Fields(set)
 	if len(fields) == 3 && fields[1] == "-" {
-		lo, ok1 := parsePartial(fields[0])
-		hi, ok2 := parsePartial(fields[2])
+		lo, ok1 := parsePartial(fields[0], true)
+		hi, ok2 := parsePartial(fields[2], true)
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("invalid hyphen range %q", set)
 		}
@@ -215,7 +225,7 @@ func parseComparator(f string) ([]comparator, error) {
 			break
 		}
 	}
-	p, ok := parsePartial(f)
+	p, ok := parsePartial(f, op == "~" || op == "~>" || op == "^")
 	if !ok {
 		return nil, fmt.Errorf("invalid version %q", f)
 	}
