@@ -61,6 +61,10 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	if ds.HasErrors() {
 		return &Project{Sources: src}, ds.Err()
 	}
+	// The service folder is the config file's folder, so --config can name
+	// a service elsewhere (serverless v3 refuses a config outside the
+	// working directory instead).
+	dir = filepath.Dir(path)
 	display := displayName(path)
 	root, ds := config.ParseFile(path, display, src)
 	if ds.HasErrors() {
