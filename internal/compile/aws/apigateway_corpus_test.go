@@ -135,7 +135,7 @@ func apiCorpusDiff(svcDir, expPath string) (string, string) {
 }
 
 func apiOwns(id, typ string) bool {
-	return strings.HasPrefix(typ, "AWS::ApiGateway") || apiOwnedID.MatchString(id) || id == "CustomApiGatewayAccountCloudWatchRole"
+	return strings.HasPrefix(typ, "AWS::ApiGateway") || apiOwnedID.MatchString(id) || id == "CustomApiGatewayAccountCloudWatchRole" || id == "IamRoleCustomResourcesLambdaExecution"
 }
 
 func apiOwnedPart(tmpl interface{ JSON() ([]byte, error) }) map[string]any {

@@ -114,6 +114,10 @@ func (c *Context) apiCloudWatchRole(logs *config.Node) {
 	if logs.Get("roleManagedExternally").Truthy() {
 		return
 	}
+	// v3 memoizes this per run: REST and websocket logs share one role
+	if _, done := c.Template.Resources["CustomApiGatewayAccountCloudWatchRole"]; done {
+		return
+	}
 	props := map[string]any{
 		"ServiceToken": map[string]any{"Fn::GetAtt": []any{"CustomDashresourceDashapigwDashcwDashroleLambdaFunction", "Arn"}},
 	}
