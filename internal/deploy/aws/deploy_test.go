@@ -323,3 +323,34 @@ func countOf(s []string, v string) int {
 	}
 	return n
 }
+
+func TestIdenticalZipsAreSentOnce(t *testing.T) {
+	cf := existingStack("UPDATE_COMPLETE")
+	cf.scripts = [][]step{updateOK}
+	s3 := newFakeS3(testBucket)
+	b := testBundle(t, "1700000000000-2023-11-14T22:13:20.000Z")
+	// Two functions packaged individually with the same content.
+	twin := filepath.Join(t.TempDir(), "other.zip")
+	if err := os.WriteFile(twin, []byte("zip-bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.Artifacts = append(b.Artifacts, twin)
+	if _, err := Deploy(context.Background(), &Clients{CloudFormation: cf, S3: s3, Lambda: fakeLambda{}}, b, DeployOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	zipPuts := 0
+	for _, k := range s3.puts {
+		if strings.HasSuffix(k, ".zip") {
+			zipPuts++
+		}
+	}
+	if zipPuts != 1 || len(s3.copies) != 1 {
+		t.Errorf("zip uploads %d, copies %v; want one upload and one server-side copy", zipPuts, s3.copies)
+	}
+	dir := "serverless/svc/dev/1700000000000-2023-11-14T22:13:20.000Z/"
+	for _, k := range []string{dir + "svc.zip", dir + "other.zip"} {
+		if string(s3.objects[testBucket][k]) != "zip-bytes" || s3.meta[testBucket][k] == "" {
+			t.Errorf("%s missing or without filesha256", k)
+		}
+	}
+}

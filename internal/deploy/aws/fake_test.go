@@ -162,6 +162,7 @@ type fakeS3 struct {
 	objects map[string]map[string][]byte // bucket → key → body
 	meta    map[string]map[string]string
 	puts    []string
+	copies  []string
 }
 
 func newFakeS3(buckets ...string) *fakeS3 {
@@ -249,4 +250,19 @@ func (l fakeLambda) GetFunction(ctx context.Context, in *lambda.GetFunctionInput
 	return &lambda.GetFunctionOutput{Configuration: &lambdatypes.FunctionConfiguration{
 		LastModified: aws.String(l.lastModified.Format("2006-01-02T15:04:05.000-0700")),
 	}}, nil
+}
+
+func (f *fakeS3) CopyObject(ctx context.Context, in *s3.CopyObjectInput, _ ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := aws.ToString(in.Bucket)
+	src := strings.TrimPrefix(aws.ToString(in.CopySource), b+"/")
+	body, ok := f.objects[b][src]
+	if !ok {
+		return nil, &smithy.GenericAPIError{Code: "NoSuchKey", Message: src}
+	}
+	f.objects[b][aws.ToString(in.Key)] = body
+	f.meta[b][aws.ToString(in.Key)] = in.Metadata["filesha256"]
+	f.copies = append(f.copies, src+"->"+aws.ToString(in.Key))
+	return &s3.CopyObjectOutput{}, nil
 }
