@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -256,7 +257,10 @@ func (f *fakeS3) CopyObject(ctx context.Context, in *s3.CopyObjectInput, _ ...fu
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b := aws.ToString(in.Bucket)
-	src := strings.TrimPrefix(aws.ToString(in.CopySource), b+"/")
+	src, err := url.PathUnescape(strings.TrimPrefix(aws.ToString(in.CopySource), b+"/"))
+	if err != nil {
+		return nil, err
+	}
 	body, ok := f.objects[b][src]
 	if !ok {
 		return nil, &smithy.GenericAPIError{Code: "NoSuchKey", Message: src}
