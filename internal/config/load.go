@@ -402,6 +402,12 @@ func (c *converter) keyString(k *yaml.Node) string {
 }
 
 func (c *converter) scalar(n *yaml.Node) *Node {
+	out := c.scalarValue(n)
+	out.Quoted = out.Kind == String && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+	return out
+}
+
+func (c *converter) scalarValue(n *yaml.Node) *Node {
 	p := c.pos(n)
 	switch n.ShortTag() {
 	case "!!null":

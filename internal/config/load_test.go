@@ -162,6 +162,12 @@ func TestPositions(t *testing.T) {
 	if pos := n.Lookup("functions", "hello", "events", "0", "http", "path").Pos; pos.Line != 9 || pos.Col != 17 {
 		t.Errorf("path value at %v", pos)
 	}
+	q := mustParse(t, "a: plain\nb: 'single'\nc: \"double\"\nd: '1'\ne: 1\n")
+	for key, want := range map[string]bool{"a": false, "b": true, "c": true, "d": true, "e": false} {
+		if got := q.Get(key).Quoted; got != want {
+			t.Errorf("%s: Quoted = %v, want %v", key, got, want)
+		}
+	}
 	// Keys keep source order.
 	if got := strings.Join(n.Keys(), ","); got != "service,provider,functions" {
 		t.Errorf("keys %s", got)

@@ -47,6 +47,9 @@ type Node struct {
 	// printers mask it unless asked to show secrets. Values built from it
 	// by interpolation inherit the mark.
 	Sensitive bool
+	// Quoted marks a string scalar written in quotes, so diagnostics can
+	// underline the quotes too.
+	Quoted bool
 }
 
 // Pair is one key of a map with the position of the key itself.

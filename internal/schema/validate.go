@@ -53,6 +53,9 @@ func valueWidth(n *config.Node) int {
 	if n.Kind == config.Null {
 		w = 1
 	}
+	if n.Quoted {
+		w += 2
+	}
 	if w < 1 {
 		w = 1
 	}
