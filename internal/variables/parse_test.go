@@ -1,8 +1,12 @@
 package variables
 
 import (
+	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -145,4 +149,78 @@ func errorKind(msg string) string {
 func mustJSON(v any) string {
 	data, _ := json.Marshal(v)
 	return string(data)
+}
+
+// TestParseMatchesV3OnGeneratedStrings compares our parser with v3's own on
+// thousands of generated strings built from variable syntax fragments, by
+// running v3's parser in one node process. It skips without node or the
+// installed serverless.
+func TestParseMatchesV3OnGeneratedStrings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs node")
+	}
+	node, err := exec.LookPath("node")
+	sls, _ := filepath.Abs("../../tools/node_modules/serverless")
+	if _, serr := os.Stat(sls); err != nil || serr != nil {
+		t.Skip("node or tools/node_modules/serverless not available")
+	}
+	fragments := []string{"${", "}", "$", "\\", ":", "(", ")", ",", " ", "'", `"`, ".", "-", "env", "self", "opt",
+		"file", "a", "B", "1", "0x1", "AWS::Region", "${env:A}", "${self:x.y}", "true", "null", "{", "$${", "\\${", "::", "x y",
+		"${env:", "${file(", "${self:", ", ", "'q'", `"d\"q"`, "bogus", "${ssm(raw):", "1.5e3", "-"}
+	rng := rand.New(rand.NewPCG(7, 11))
+	inputs := make([]string, 20000)
+	for i := range inputs {
+		var b strings.Builder
+		for n := 1 + rng.IntN(9); n > 0; n-- {
+			b.WriteString(fragments[rng.IntN(len(fragments))])
+		}
+		inputs[i] = b.String()
+	}
+	in, _ := json.Marshal(inputs)
+	cmd := exec.Command(node, "testdata/parse-v3-stdin.js", sls)
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	var want []struct {
+		Result json.RawMessage `json:"result"`
+		Error  string          `json:"error"`
+	}
+	if err := json.Unmarshal(out, &want); err != nil {
+		t.Fatal(err)
+	}
+	mismatches, withVars, withErrors := 0, 0, 0
+	for i, s := range inputs {
+		got, perr := parseVariables(s)
+		w := want[i]
+		if w.Error != "" {
+			withErrors++
+		} else if string(w.Result) != "null" {
+			withVars++
+		}
+		switch {
+		case w.Error != "" && perr == nil:
+			t.Errorf("%q: v3 fails with %q, we parse %s", s, w.Error, mustJSON(v3Shape(got)))
+		case w.Error == "" && perr != nil:
+			t.Errorf("%q: v3 parses %s, we fail with %v", s, w.Result, perr)
+		case w.Error != "":
+			if errorKind(w.Error) == errorKind(perr.Error()) {
+				continue
+			}
+			t.Errorf("%q: error %q, v3 says %q", s, perr, w.Error)
+		default:
+			var wantV any
+			json.Unmarshal(w.Result, &wantV)
+			if gotV := normalizeJSON(t, v3Shape(got)); !reflect.DeepEqual(gotV, wantV) {
+				t.Errorf("%q:\n got  %s\n want %s", s, mustJSON(gotV), w.Result)
+			} else {
+				continue
+			}
+		}
+		if mismatches++; mismatches > 20 {
+			t.Fatal("too many mismatches")
+		}
+	}
+	t.Logf("%d generated strings (%d with variables, %d syntax errors): %d differ from v3", len(inputs), withVars, withErrors, mismatches)
 }
