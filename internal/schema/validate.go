@@ -53,7 +53,7 @@ func valueWidth(n *config.Node) int {
 	if n.Kind == config.Null {
 		w = 1
 	}
-	if n.Quoted {
+	if n.Quoted && n.Kind == config.String {
 		w += 2
 	}
 	if w < 1 {
