@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 const clfTime = "02/Jan/2006:15:04:05 -0700"
@@ -60,7 +62,7 @@ func (g *Gateway) appendV1(b []byte, q *request) []byte {
 	b = append(b, `,"requestId":`...)
 	b = appendString(b, q.requestID)
 	b = append(b, `,"requestTime":`...)
-	b = appendString(b, q.now.UTC().Format(clfTime))
+	b = appendString(b, clf(q.now))
 	b = append(b, `,"requestTimeEpoch":`...)
 	b = appendInt(b, q.now.UnixMilli())
 	b = append(b, `,"resourceId":"offlineContext_resourceId","resourcePath":`...)
@@ -144,7 +146,7 @@ func (g *Gateway) appendV2(b []byte, q *request) []byte {
 			continue
 		}
 		b = append(b, ',')
-		b = appendKey(b, strings.ToLower(k))
+		b = appendKey(b, lowerHeader(k))
 		if len(vs) == 1 {
 			b = appendString(b, vs[0])
 		} else {
@@ -198,7 +200,7 @@ func (g *Gateway) appendV2(b []byte, q *request) []byte {
 	b = append(b, `,"routeKey":`...)
 	b = appendString(b, q.route.routeKey)
 	b = append(b, `,"stage":"$default","time":`...)
-	b = appendString(b, q.now.UTC().Format(clfTime))
+	b = appendString(b, clf(q.now))
 	b = append(b, `,"timeEpoch":`...)
 	b = appendInt(b, q.now.UnixMilli())
 	b = append(b, '}')
@@ -267,3 +269,41 @@ func (g *Gateway) restBinary(ct string) bool {
 	}
 	return false
 }
+
+// clf formats a request time as API Gateway does; the text changes once a
+// second, so the last one is kept.
+func clf(t time.Time) string {
+	sec := t.Unix()
+	if c := clfCache.Load(); c != nil && c.sec == sec {
+		return c.text
+	}
+	c := &clfEntry{sec: sec, text: t.UTC().Format(clfTime)}
+	clfCache.Store(c)
+	return c.text
+}
+
+type clfEntry struct {
+	sec  int64
+	text string
+}
+
+var clfCache atomic.Pointer[clfEntry]
+
+// lowerHeader lower-cases a canonical header name, from a table for the
+// common ones.
+func lowerHeader(k string) string {
+	if l, ok := commonLower[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
+}
+
+var commonLower = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+		"Content-Length", "Content-Type", "Cookie", "Origin", "Referer", "User-Agent", "X-Forwarded-For",
+		"X-Forwarded-Proto", "X-Forwarded-Port", "X-Amzn-Trace-Id", "X-Api-Key", "X-Request-Id", "If-None-Match"} {
+		m[h] = strings.ToLower(h)
+	}
+	return m
+}()

@@ -120,24 +120,24 @@ type request struct {
 	authJSON  []byte // requestContext.authorizer object, nil when none
 }
 
-func (g *Gateway) find(method, path string, params map[string]string) (*Route, string) {
+func (g *Gateway) find(method, path string) (*Route, map[string]string, string) {
 	if g.hasREST {
 		if g.cfg.NoPrependStage {
-			if rt := g.rest.match(method, path, params); rt != nil {
-				return rt, path
+			if rt, params := g.rest.match(method, path); rt != nil {
+				return rt, params, path
 			}
 		} else if rest, ok := stripStage(path, g.cfg.Stage); ok {
-			if rt := g.rest.match(method, rest, params); rt != nil {
-				return rt, rest
+			if rt, params := g.rest.match(method, rest); rt != nil {
+				return rt, params, rest
 			}
 		}
 	}
 	if g.hasHTTP {
-		if rt := g.httpAPI.match(method, path, params); rt != nil {
-			return rt, path
+		if rt, params := g.httpAPI.match(method, path); rt != nil {
+			return rt, params, path
 		}
 	}
-	return nil, path
+	return nil, nil, path
 }
 
 func stripStage(path, stage string) (string, bool) {
@@ -162,8 +162,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	params := map[string]string{}
-	route, fnPath := g.find(r.Method, path, params)
+	route, params, fnPath := g.find(r.Method, path)
 	if route == nil {
 		g.notFound(w, path)
 		return
@@ -175,10 +174,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusForbidden, "Forbidden")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		writeMessage(w, http.StatusBadRequest, "Bad Request")
-		return
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			writeMessage(w, http.StatusBadRequest, "Bad Request")
+			return
+		}
 	}
 	req := &request{r: r, route: route, path: fnPath, params: params, body: body, requestID: newRequestID(), now: g.cfg.Now()}
 	if route.Authorizer != nil && !g.cfg.NoAuth {

@@ -58,7 +58,9 @@ func (f *fakeInvoker) last(t *testing.T, fn string) []byte {
 	return c[len(c)-1]
 }
 
-func loadService(t *testing.T, yml string) *service.Service {
+func loadService(t *testing.T, yml string) *service.Service { return loadServiceB(t, yml) }
+
+func loadServiceB(t testing.TB, yml string) *service.Service {
 	t.Helper()
 	root, ds := config.Parse("serverless.yml", []byte(yml), diag.NewSources())
 	if ds.HasErrors() {
@@ -556,8 +558,7 @@ func FuzzRouter(f *testing.F) {
 			r.segments = compilePath(r.Path)
 		}
 		rt := newRouter(routes)
-		params := map[string]string{}
-		if r := rt.match("GET", "/"+strings.TrimLeft(p, "/"), params); r != nil && r.Path == "/users/{id}" && params["id"] == "" {
+		if r, params := rt.match("GET", "/"+strings.TrimLeft(p, "/")); r != nil && r.Path == "/users/{id}" && params["id"] == "" {
 			t.Fatalf("matched %s with empty id for %q", r.Path, p)
 		}
 	})
@@ -591,7 +592,7 @@ func FuzzParseProxy(f *testing.F) {
 		}
 		var body string
 		if raw := obj["body"]; len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &body) == nil {
-			if pf.bodyKind != 's' || pf.body != body {
+			if pf.bodyKind != 's' || string(pf.body) != body {
 				t.Fatalf("body %q vs %q in %q", pf.body, body, s)
 			}
 		}

@@ -35,15 +35,22 @@ func (r *reader) peek() byte {
 
 // str reads a string literal.
 func (r *reader) str() (string, bool) {
+	b, ok := r.strBytes()
+	return string(b), ok
+}
+
+// strBytes reads a string literal; without escapes the result aliases
+// the input instead of copying it.
+func (r *reader) strBytes() ([]byte, bool) {
 	if r.peek() != '"' {
-		return "", false
+		return nil, false
 	}
 	r.i++
 	start := r.i
 	for r.i < len(r.b) {
 		c := r.b[r.i]
 		if c == '"' {
-			s := string(r.b[start:r.i])
+			s := r.b[start:r.i]
 			r.i++
 			return s, true
 		}
@@ -51,30 +58,30 @@ func (r *reader) str() (string, bool) {
 			return r.strSlow(start)
 		}
 		if c < 0x20 {
-			return "", false
+			return nil, false
 		}
 		r.i++
 	}
-	return "", false
+	return nil, false
 }
 
-func (r *reader) strSlow(start int) (string, bool) {
+func (r *reader) strSlow(start int) ([]byte, bool) {
 	out := append([]byte(nil), r.b[start:r.i]...)
 	for r.i < len(r.b) {
 		c := r.b[r.i]
 		switch {
 		case c == '"':
 			r.i++
-			return string(out), true
+			return out, true
 		case c < 0x20:
-			return "", false
+			return nil, false
 		case c != '\\':
 			out = append(out, c)
 			r.i++
 			continue
 		}
 		if r.i+1 >= len(r.b) {
-			return "", false
+			return nil, false
 		}
 		e := r.b[r.i+1]
 		r.i += 2
@@ -94,7 +101,7 @@ func (r *reader) strSlow(start int) (string, bool) {
 		case 'u':
 			c1, ok := r.hex4()
 			if !ok {
-				return "", false
+				return nil, false
 			}
 			ru := rune(c1)
 			if utf16.IsSurrogate(ru) {
@@ -115,10 +122,10 @@ func (r *reader) strSlow(start int) (string, bool) {
 			}
 			out = utf8.AppendRune(out, ru)
 		default:
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 func (r *reader) hex4() (uint16, bool) {
@@ -139,14 +146,14 @@ func (r *reader) skip() ([]byte, bool) {
 	start := r.i
 	switch {
 	case c == '"':
-		_, ok := r.str()
+		_, ok := r.strBytes()
 		return r.b[start:r.i], ok
 	case c == '{' || c == '[':
 		depth := 0
 		for r.i < len(r.b) {
 			switch r.b[r.i] {
 			case '"':
-				if _, ok := r.str(); !ok {
+				if _, ok := r.strBytes(); !ok {
 					return nil, false
 				}
 				continue
@@ -180,8 +187,9 @@ func (r *reader) skip() ([]byte, bool) {
 	}
 }
 
-// object calls field for each key; field must consume the value.
-func (r *reader) object(field func(key string) bool) bool {
+// object calls field for each key (aliasing the input when it has no
+// escapes); field must consume the value.
+func (r *reader) object(field func(key []byte) bool) bool {
 	if r.peek() != '{' {
 		return false
 	}
@@ -191,7 +199,7 @@ func (r *reader) object(field func(key string) bool) bool {
 		return true
 	}
 	for {
-		k, ok := r.str()
+		k, ok := r.strBytes()
 		if !ok || r.peek() != ':' {
 			return false
 		}
@@ -256,7 +264,7 @@ type proxyFields struct {
 	status     string
 	headers    [][2]string
 	multi      [][2]string
-	body       string
+	body       []byte
 	bodyKind   byte // 0 absent/null, 's' string, 'x' anything else
 	base64     bool
 	cookies    []string
@@ -267,8 +275,8 @@ type proxyFields struct {
 // false when p is not a well-formed object.
 func parseProxy(p []byte) (pf proxyFields, ok bool) {
 	r := &reader{b: p}
-	ok = r.object(func(key string) bool {
-		switch key {
+	ok = r.object(func(key []byte) bool {
+		switch string(key) {
 		case "statusCode":
 			raw, ok := r.skip()
 			if !ok {
@@ -291,9 +299,9 @@ func parseProxy(p []byte) (pf proxyFields, ok bool) {
 				_, ok := r.skip()
 				return ok
 			}
-			return r.object(func(k string) bool {
+			return r.object(func(k []byte) bool {
 				v, ok := r.scalarText()
-				pf.headers = append(pf.headers, [2]string{k, v})
+				pf.headers = append(pf.headers, [2]string{string(k), v})
 				return ok
 			})
 		case "multiValueHeaders":
@@ -302,7 +310,8 @@ func parseProxy(p []byte) (pf proxyFields, ok bool) {
 				_, ok := r.skip()
 				return ok
 			}
-			return r.object(func(k string) bool {
+			return r.object(func(kb []byte) bool {
+				k := string(kb)
 				if r.peek() != '[' {
 					v, ok := r.scalarText()
 					pf.multi = append(pf.multi, [2]string{k, v})
@@ -317,7 +326,7 @@ func parseProxy(p []byte) (pf proxyFields, ok bool) {
 		case "body":
 			switch r.peek() {
 			case '"':
-				s, ok := r.str()
+				s, ok := r.strBytes()
 				pf.body, pf.bodyKind = s, 's'
 				return ok
 			default:

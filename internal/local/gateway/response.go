@@ -44,9 +44,9 @@ func writeV2Response(w http.ResponseWriter, payload []byte) {
 	h["Content-Type"] = jsonContentType
 	if len(p) > 0 && p[0] == '"' {
 		r := &reader{b: p}
-		if s, ok := r.str(); ok && r.peek() == 0 {
+		if s, ok := r.strBytes(); ok && r.peek() == 0 {
 			w.WriteHeader(http.StatusOK)
-			w.Write([]byte(s))
+			w.Write(s)
 			return
 		}
 	}
@@ -68,9 +68,9 @@ func writeProxy(w http.ResponseWriter, pf *proxyFields, v2 bool) {
 	var body []byte
 	switch pf.bodyKind {
 	case 's':
-		body = []byte(pf.body)
+		body = pf.body
 		if pf.base64 {
-			dec, err := base64.StdEncoding.DecodeString(pf.body)
+			dec, err := base64.StdEncoding.AppendDecode(nil, pf.body)
 			if err != nil {
 				writeMessage(w, http.StatusBadGateway, "Internal server error")
 				return

@@ -40,8 +40,8 @@ func isStatic(segs []segment) bool {
 }
 
 // match returns the route for method and path (path starts with "/") and
-// fills params with the path parameters; nil when nothing matches.
-func (rt *router) match(method, path string, params map[string]string) *Route {
+// its path parameters (nil when it has none); nil when nothing matches.
+func (rt *router) match(method, path string) (*Route, map[string]string) {
 	clean := path
 	if len(clean) > 1 && clean[len(clean)-1] == '/' {
 		clean = strings.TrimRight(clean, "/")
@@ -50,10 +50,10 @@ func (rt *router) match(method, path string, params map[string]string) *Route {
 		}
 	}
 	if r := rt.static[method+" "+clean]; r != nil {
-		return r
+		return r, nil
 	}
 	if r := rt.static["ANY "+clean]; r != nil {
-		return r
+		return r, nil
 	}
 	var best *Route
 	var bestRank []int8
@@ -81,13 +81,15 @@ func (rt *router) match(method, path string, params map[string]string) *Route {
 	if best == nil {
 		best = rt.catchAll
 		if best == nil {
-			return nil
+			return nil, nil
 		}
 	}
-	if params != nil {
-		fillParams(best.segments, splitPath(clean), params)
+	if best.Path == "*" {
+		return best, nil // $default has no path parameters
 	}
-	return best
+	params := make(map[string]string, 2)
+	fillParams(best.segments, splitPath(clean), params)
+	return best, params
 }
 
 func splitPath(p string) []string {
@@ -158,7 +160,7 @@ func fillParams(route []segment, req []string, params map[string]string) {
 // preflight requests find their CORS settings.
 func (rt *router) corsFor(path string) *CORS {
 	for _, m := range []string{"ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"} {
-		if r := rt.match(m, path, nil); r != nil && r.CORS != nil {
+		if r, _ := rt.match(m, path); r != nil && r.CORS != nil {
 			return r.CORS
 		}
 	}
