@@ -106,6 +106,10 @@ func checkFrameworkVersion(root *config.Node, mode Mode) diag.Diagnostics {
 		return nil
 	}
 	r, err := parseRange(want)
+	if p.Value.Kind != config.String {
+		// node-semver only takes strings: v3 skips an unquoted 3.
+		err = fmt.Errorf("%s is %s, not a string; quote it: frameworkVersion: '%s'", want, kindPhrase(p.Value.Kind), want)
+	}
 	if err != nil {
 		sev := diag.Warning
 		summary := `"frameworkVersion" is not a valid semver version range; version validation is skipped`

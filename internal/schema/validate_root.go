@@ -119,6 +119,7 @@ func checkShape(root *config.Node) diag.Diagnostics {
 	return ds
 }
 
+// kindPhrase names a kind the way a YAML author thinks of it.
 func kindPhrase(k config.Kind) string {
 	switch k {
 	case config.Seq:
@@ -127,6 +128,10 @@ func kindPhrase(k config.Kind) string {
 		return "a string"
 	case config.Map:
 		return "a mapping"
+	case config.Int, config.Float:
+		return "a number"
+	case config.Null:
+		return "null"
 	}
 	return "a " + k.String()
 }

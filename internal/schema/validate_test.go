@@ -132,6 +132,9 @@ func TestValidate(t *testing.T) {
 		{"frameworkVersion excludes 3.40.0", "service: svc\nframeworkVersion: '>=1.6.0 <2.1.0'\nprovider:\n  name: aws\n", []string{
 			`Error 2:19: frameworkVersion: the Serverless version Nimbus implements (3.40.0) does not satisfy "frameworkVersion" (>=1.6.0 <2.1.0) [Nimbus behaves as serverless v3. Change the range to include 3.40.0, e.g. "frameworkVersion: '3'".]`,
 		}},
+		{"unquoted frameworkVersion is skipped with a warning, as v3 does", "service: svc\nframeworkVersion: 3\nprovider:\n  name: aws\n", []string{
+			`Warning 2:19: frameworkVersion: "frameworkVersion" is not a valid semver version range; version validation is skipped [3 is a number, not a string; quote it: frameworkVersion: '3'. Use a range such as "3" or ">=3.0.0 <4.0.0".]`,
+		}},
 		{"frameworkVersion accepted", "service: svc\nframeworkVersion: '3'\nprovider:\n  name: aws\n", nil},
 		{"invalid frameworkVersion warns", "service: svc\nframeworkVersion: 'three'\nprovider:\n  name: aws\n", []string{
 			`Warning 2:19: frameworkVersion: "frameworkVersion" is not a valid semver version range; version validation is skipped [invalid version "three". Use a range such as "3" or ">=3.0.0 <4.0.0".]`,
