@@ -10,6 +10,7 @@ import (
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/packaging"
+	"github.com/nimbusfw/nimbus/internal/schema"
 	"github.com/nimbusfw/nimbus/internal/service"
 	"github.com/nimbusfw/nimbus/internal/variables"
 )
@@ -42,6 +43,10 @@ func loadServiceYAML(t *testing.T, yml string) *service.Service {
 	if ds.HasErrors() {
 		t.Fatal(ds.Err())
 	}
+	// Validation normalises the tree as v3's ajv does (type coercion,
+	// list-form resources). Its errors are ignored: these tests check the
+	// compiler's own checks, which SDK callers reach without Load.
+	schema.Validate(root)
 	return service.New(root, dir, path, opts)
 }
 

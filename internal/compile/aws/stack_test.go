@@ -40,7 +40,7 @@ resources:
 	if len(s.Capabilities) != 3 || s.Capabilities[2] != "CAPABILITY_AUTO_EXPAND" {
 		t.Errorf("Capabilities = %v (a Transform needs CAPABILITY_AUTO_EXPAND)", s.Capabilities)
 	}
-	if s.StackPolicyBody != `{"Statement":[{"Action":"Update:*","Effect":"Allow","Principal":"*","Resource":"*"}]}` {
+	if s.StackPolicyBody != `{"Statement":[{"Action":["Update:*"],"Effect":"Allow","Principal":"*","Resource":"*"}]}` {
 		t.Errorf("StackPolicyBody = %s", s.StackPolicyBody)
 	}
 	if s.RoleARN != "arn:aws:iam::123456789012:role/cfn" || !s.DisableRollback || len(s.NotificationARNs) != 1 {

@@ -14,6 +14,7 @@ import (
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/packaging"
+	"github.com/nimbusfw/nimbus/internal/schema"
 	"github.com/nimbusfw/nimbus/internal/service"
 	"github.com/nimbusfw/nimbus/internal/variables"
 )
@@ -86,6 +87,11 @@ func loadGoldenService(t *testing.T, dir string) *service.Service {
 		Env: func(string) (string, bool) { return "", false }, Sources: src,
 	})
 	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	// Validation normalises the tree as v3's ajv does (type coercion,
+	// list-form resources), so compile sees what it sees in nimbus.Load.
+	if ds := schema.Validate(root); ds.HasErrors() {
 		t.Fatal(ds.Err())
 	}
 	return service.New(root, dir, filepath.Join(dir, "serverless.yml"), opts)
