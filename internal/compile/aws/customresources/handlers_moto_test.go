@@ -334,3 +334,29 @@ if (buses.includes('legacy-bus')) {
 		}
 	}
 }
+
+// TestAPIGatewayCloudWatchRoleHandlerAgainstMoto points the account-wide
+// API Gateway logging role at the role given in the resource properties.
+// (moto lacks the AWS managed logging policy, so the path that creates
+// serverlessApiGatewayCloudWatchRole cannot run there.)
+func TestAPIGatewayCloudWatchRoleHandlerAgainstMoto(t *testing.T) {
+	endpoint := motoserver.Endpoint(t)
+	sdkModules(t)
+	motoserver.Reset(t)
+	url, responses := cfnResponder(t)
+	roleArn := nodeSetup(t, endpoint, `
+const { IAMClient, CreateRoleCommand } = require('@aws-sdk/client-iam');
+const role = await new IAMClient(opts).send(new CreateRoleCommand({ RoleName: 'apigw-logs',
+  AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
+console.log(role.Role.Arn);`)
+	runHandler(t, endpoint, "api-gateway-cloud-watch-role/handler",
+		customResourceEvent("Create", url, "CustomApiGatewayAccountCloudWatchRole", "Custom::ApiGatewayAccountCloudWatchRole",
+			map[string]any{"RoleArn": roleArn}))
+	expectResponse(t, responses, "Create")
+	got := nodeSetup(t, endpoint, `
+const { APIGatewayClient, GetAccountCommand } = require('@aws-sdk/client-api-gateway');
+console.log((await new APIGatewayClient(opts).send(new GetAccountCommand({}))).cloudwatchRoleArn);`)
+	if got != roleArn {
+		t.Errorf("account cloudwatchRoleArn = %q, want %q", got, roleArn)
+	}
+}
