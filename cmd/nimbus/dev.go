@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,7 +45,7 @@ func newDevCmd() *cobra.Command {
 		if len(s.Warnings) > 0 {
 			diag.Render(cmd.ErrOrStderr(), s.Warnings, p.Sources)
 		}
-		s.PrintBanner(cmd.OutOrStdout())
+		printDevBanner(cmd.OutOrStdout(), s)
 		var serveErr error
 		select {
 		case <-ctx.Done():
@@ -91,4 +94,46 @@ func newDevCmd() *cobra.Command {
 	start.Flags().AddFlagSet(f)
 	cmd.AddCommand(start)
 	return cmd
+}
+
+// printDevBanner shows the routes the way serverless-offline does (each
+// route, then its function's Invoke API URL), then schedules, queues,
+// topics and the endpoints.
+func printDevBanner(w io.Writer, s *nimbus.DevSession) {
+	eps := s.Endpoints()
+	if len(eps) > 0 {
+		var lines [][2]string
+		for _, e := range eps {
+			lines = append(lines, [2]string{e.Method, e.URL}, [2]string{"POST", e.InvokeURL})
+		}
+		mw, lw := 4, 0
+		for _, l := range lines {
+			mw, lw = max(mw, len(l[0])), max(lw, len(l[1]))
+		}
+		width := mw + lw + 9
+		fmt.Fprintf(w, "\n   ┌%s┐\n   │%s│\n", strings.Repeat("─", width), strings.Repeat(" ", width))
+		for _, l := range lines {
+			fmt.Fprintf(w, "   │   %-*s | %-*s   │\n", mw, l[0], lw, l[1])
+		}
+		fmt.Fprintf(w, "   │%s│\n   └%s┘\n\n", strings.Repeat(" ", width), strings.Repeat("─", width))
+	}
+	if k := s.APIKey(); k != "" {
+		fmt.Fprintf(w, "Key with token: %s\n", k)
+	}
+	for _, sc := range s.Schedules() {
+		state := ""
+		if !sc.Enabled {
+			state = " (disabled)"
+		}
+		fmt.Fprintf(w, "Scheduling [%s] with [%s]%s\n", sc.Function, strings.Join(sc.Expressions, ", "), state)
+	}
+	for _, q := range s.Queues() {
+		fmt.Fprintf(w, "Queue %s: %s\n", q.Name, q.Address)
+	}
+	for _, t := range s.Topics() {
+		fmt.Fprintf(w, "Topic %s: %s\n", t.Name, t.Address)
+	}
+	fmt.Fprintf(w, "Lambda API (aws lambda invoke --endpoint-url): %s\n", s.LambdaURL)
+	fmt.Fprintf(w, "SQS, SNS and EventBridge API (AWS_ENDPOINT_URL_SQS/SNS/EVENTBRIDGE): %s\n", s.AWSURL)
+	fmt.Fprintf(w, "Server ready: %s\n", s.HTTPURL)
 }

@@ -49,8 +49,35 @@ func (p *Project) Dev(ctx context.Context, opts DevOptions) (*DevSession, error)
 	return &DevSession{HTTPURL: s.HTTPURL, LambdaURL: s.LambdaURL, AWSURL: s.AWSURL, Warnings: s.Warnings, s: s}, nil
 }
 
-// PrintBanner writes the routes table and endpoints.
-func (d *DevSession) PrintBanner(w io.Writer) { d.s.PrintBanner(w) }
+// DevEndpoint is one HTTP route: where it is served and the Lambda Invoke
+// API URL of its function.
+type DevEndpoint = dev.Endpoint
+
+// DevSchedule is one schedule event.
+type DevSchedule = dev.Schedule
+
+// DevResource is a local queue (with its URL) or topic (with its ARN).
+type DevResource = dev.Resource
+
+// Endpoints lists the HTTP routes in display order.
+func (d *DevSession) Endpoints() []DevEndpoint { return d.s.Endpoints() }
+
+// Schedules lists the schedule events.
+func (d *DevSession) Schedules() []DevSchedule { return d.s.Schedules() }
+
+// Queues lists the local queues.
+func (d *DevSession) Queues() []DevResource { return d.s.Queues() }
+
+// Topics lists the local topics.
+func (d *DevSession) Topics() []DevResource { return d.s.Topics() }
+
+// APIKey is accepted by private routes; empty when the service has none.
+func (d *DevSession) APIKey() string {
+	if !d.s.HasPrivateRoutes() {
+		return ""
+	}
+	return d.s.APIKey
+}
 
 // Err delivers an error when a server stops on its own.
 func (d *DevSession) Err() <-chan error { return d.s.Err() }

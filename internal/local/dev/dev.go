@@ -410,52 +410,79 @@ func (s *Session) Shutdown(ctx context.Context) error {
 	return s.store.Close()
 }
 
-// PrintBanner writes the routes table and endpoints, serverless-offline style.
-func (s *Session) PrintBanner(w io.Writer) {
+// Endpoint is one route as the banner lists it.
+type Endpoint struct {
+	Method    string
+	URL       string // where the route is served
+	InvokeURL string // Lambda Invoke API URL of its function
+	Function  string // function key
+}
+
+// Schedule is one schedule event as the banner lists it.
+type Schedule struct {
+	Function    string
+	Expressions []string
+	Enabled     bool
+}
+
+// Resource is a local queue or topic and how to reach it.
+type Resource struct {
+	Name    string
+	Address string // queue URL or topic ARN
+}
+
+// Endpoints lists the HTTP routes in display order.
+func (s *Session) Endpoints() []Endpoint {
 	s.log.Flush()
-	gateway.SortRoutes(s.Routes)
-	var lines [][2]string
-	for _, r := range s.Routes {
-		lines = append(lines, [2]string{r.Method, s.HTTPURL + s.gw.URLPath(r)})
-		lines = append(lines, [2]string{"POST", s.LambdaURL + "/2015-03-31/functions/" + s.Service.Function(r.Function).Name + "/invocations"})
+	routes := append([]*gateway.Route(nil), s.Routes...)
+	gateway.SortRoutes(routes)
+	out := make([]Endpoint, 0, len(routes))
+	for _, r := range routes {
+		out = append(out, Endpoint{
+			Method: r.Method, URL: s.HTTPURL + s.gw.URLPath(r), Function: r.Function,
+			InvokeURL: s.LambdaURL + "/2015-03-31/functions/" + s.Service.Function(r.Function).Name + "/invocations",
+		})
 	}
-	if len(lines) > 0 {
-		mw, lw := 4, 0
-		for _, l := range lines {
-			mw = max(mw, len(l[0]))
-			lw = max(lw, len(l[1]))
-		}
-		width := mw + 3 + lw + 6
-		fmt.Fprintf(w, "\n   ┌%s┐\n   │%s│\n", strings.Repeat("─", width), strings.Repeat(" ", width))
-		for _, l := range lines {
-			fmt.Fprintf(w, "   │   %-*s | %-*s   │\n", mw, l[0], lw, l[1])
-		}
-		fmt.Fprintf(w, "   │%s│\n   └%s┘\n\n", strings.Repeat(" ", width), strings.Repeat("─", width))
-	}
+	return out
+}
+
+// HasPrivateRoutes reports whether some route needs the API key.
+func (s *Session) HasPrivateRoutes() bool {
 	for _, r := range s.Routes {
 		if r.Private {
-			fmt.Fprintf(w, "Key with token: %s\n", s.APIKey)
-			break
+			return true
 		}
 	}
+	return false
+}
+
+// Schedules lists the schedule events.
+func (s *Session) Schedules() []Schedule {
+	var out []Schedule
 	for _, j := range s.jobs {
-		state := ""
-		if !j.Enabled {
-			state = " (disabled)"
-		}
-		var exprs []string
+		sc := Schedule{Function: j.Function, Enabled: j.Enabled}
 		for _, e := range j.Exprs {
-			exprs = append(exprs, e.String())
+			sc.Expressions = append(sc.Expressions, e.String())
 		}
-		fmt.Fprintf(w, "Scheduling [%s] with [%s]%s\n", j.Function, strings.Join(exprs, ", "), state)
+		out = append(out, sc)
 	}
+	return out
+}
+
+// Queues lists the local queues with their URLs.
+func (s *Session) Queues() []Resource {
+	var out []Resource
 	for _, n := range s.store.Names() {
-		fmt.Fprintf(w, "Queue %s: %s/%s/%s\n", n, s.AWSURL, queue.Account, n)
+		out = append(out, Resource{Name: n, Address: s.AWSURL + "/" + queue.Account + "/" + n})
 	}
+	return out
+}
+
+// Topics lists the local topics with their ARNs.
+func (s *Session) Topics() []Resource {
+	var out []Resource
 	for _, n := range s.hub.Names() {
-		fmt.Fprintf(w, "Topic %s: %s\n", n, s.hub.ARN(n))
+		out = append(out, Resource{Name: n, Address: s.hub.ARN(n)})
 	}
-	fmt.Fprintf(w, "Lambda API (aws lambda invoke --endpoint-url): %s\n", s.LambdaURL)
-	fmt.Fprintf(w, "SQS, SNS and EventBridge API (AWS_ENDPOINT_URL_SQS/SNS/EVENTBRIDGE): %s\n", s.AWSURL)
-	fmt.Fprintf(w, "Server ready: %s\n", s.HTTPURL)
+	return out
 }

@@ -183,10 +183,12 @@ func TestSessionServesAndShutsDown(t *testing.T) {
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var banner strings.Builder
-	s.PrintBanner(&banner)
-	if !strings.Contains(banner.String(), "GET  | "+s.HTTPURL+"/ping") {
-		t.Errorf("banner:\n%s", banner.String())
+	eps := s.Endpoints()
+	if len(eps) != 1 || eps[0].Method != "GET" || eps[0].URL != s.HTTPURL+"/ping" || eps[0].InvokeURL != s.LambdaURL+"/2015-03-31/functions/shop-dev-api/invocations" {
+		t.Errorf("endpoints %+v", eps)
+	}
+	if q := s.Queues(); len(q) != 3 || q[0].Name != "Dead" {
+		t.Errorf("queues %+v", q)
 	}
 	if _, err := http.Get(s.HTTPURL + "/ping"); err == nil {
 		t.Error("server still answers after Shutdown")
