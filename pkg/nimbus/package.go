@@ -2,6 +2,8 @@ package nimbus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,6 +124,23 @@ func Package(ctx context.Context, p *Project, opts PackageOptions) (*PackageResu
 	ds = append(ds, cds...)
 	if ds.HasErrors() {
 		return nil, ds.Err()
+	}
+
+	// Bundled custom-resource handlers (existing S3 buckets, Cognito
+	// pools, EventBridge, API Gateway's CloudWatch role) ship as v3's
+	// custom-resources.zip beside the service artifacts.
+	if crPath, err := awscompile.WriteCustomResourcesArtifact(tmp, res.Template); err != nil {
+		return nil, err
+	} else if crPath != "" {
+		data, err := os.ReadFile(crPath)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(data)
+		final.Artifacts = append(final.Artifacts, packaging.Artifact{
+			Path: filepath.Join(target, filepath.Base(crPath)), Built: true,
+			SHA256: base64.StdEncoding.EncodeToString(sum[:]), Size: int64(len(data)),
+		})
 	}
 
 	state := buildState(svc, res, final, artifactDir)

@@ -188,3 +188,26 @@ func readJSONFile(t *testing.T, path string, v any) {
 		t.Fatal(err)
 	}
 }
+
+func TestPackageWritesCustomResourcesZip(t *testing.T) {
+	dir := writeService(t, map[string]string{
+		"serverless.yml": helloService + "    events:\n      - s3:\n          bucket: existing-bucket\n          event: s3:ObjectCreated:*\n          existing: true\n",
+		"handler.js":     "exports.hello = async () => 'hi';\n",
+	})
+	res, err := loadAndPackage(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".serverless", "custom-resources.zip")); err != nil {
+		t.Fatalf("custom-resources.zip not written: %v", err)
+	}
+	found := false
+	for _, a := range res.Artifacts.Artifacts {
+		if filepath.Base(a.Path) == "custom-resources.zip" && a.SHA256 != "" && filepath.Dir(a.Path) == res.Dir {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("custom-resources.zip missing from the artifact list: %+v", res.Artifacts.Artifacts)
+	}
+}
