@@ -67,8 +67,11 @@ func (p *Project) awsClients(ctx context.Context) (*deployaws.Clients, error) {
 // Deploy packages the service (unless given a package) and deploys it
 // through CloudFormation as serverless v3 does.
 func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult, error) {
+	c, err := p.awsClients(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var pkg *PackageResult
-	var err error
 	if opts.PackageDir != "" {
 		pkg, err = ReadPackage(p, opts.PackageDir)
 	} else {
@@ -78,10 +81,6 @@ func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult,
 		return nil, err
 	}
 	b, err := bundle(p.Service, pkg)
-	if err != nil {
-		return nil, err
-	}
-	c, err := p.awsClients(ctx)
 	if err != nil {
 		return nil, err
 	}

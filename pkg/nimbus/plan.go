@@ -20,15 +20,15 @@ type (
 // created, read and deleted, and each function's local zip is compared
 // with the deployed code's SHA-256.
 func MakePlan(ctx context.Context, p *Project, opts PackageOptions) (*Plan, error) {
+	c, err := p.awsClients(ctx)
+	if err != nil {
+		return nil, err
+	}
 	pkg, err := Package(ctx, p, opts)
 	if err != nil {
 		return nil, err
 	}
 	b, err := bundle(p.Service, pkg)
-	if err != nil {
-		return nil, err
-	}
-	c, err := p.awsClients(ctx)
 	if err != nil {
 		return nil, err
 	}

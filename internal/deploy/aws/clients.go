@@ -97,6 +97,11 @@ func NewClients(ctx context.Context, region, profile string) (*Clients, error) {
 	if err != nil {
 		return nil, CredentialsError(err)
 	}
+	// Resolve credentials now: a missing or expired one should stop a
+	// command before it packages or changes anything.
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, CredentialsError(err)
+	}
 	endpoint := os.Getenv("AWS_ENDPOINT_URL")
 	return &Clients{
 		CloudFormation: cloudformation.NewFromConfig(cfg),
@@ -141,6 +146,9 @@ func CredentialsError(err error) error {
 		case "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId":
 			return fmt.Errorf("AWS rejected the credentials (%s): check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --aws-profile", ae.ErrorCode())
 		}
+	}
+	if _, profile, ok := strings.Cut(msg, "failed to get shared config profile, "); ok {
+		return fmt.Errorf("AWS profile %q is not in the shared config files (~/.aws/config, ~/.aws/credentials)", strings.TrimSpace(profile))
 	}
 	if strings.Contains(msg, "failed to refresh cached credentials") || strings.Contains(msg, "no EC2 IMDS role found") ||
 		strings.Contains(msg, "get credentials") || strings.Contains(msg, "failed to get shared config profile") {
