@@ -30,6 +30,9 @@ var eventGoldenPrefixes = []string{"schedule", "sqs", "sns", "s3", "stream", "ev
 type sls3Expectation struct {
 	Resources               map[string]any `json:"Resources"`
 	ExecutionRoleStatements []any          `json:"ExecutionRoleStatements,omitempty"`
+	// ExecutionRoleAssumePolicy matters where scheduler events let
+	// EventBridge Scheduler assume the role.
+	ExecutionRoleAssumePolicy any `json:"ExecutionRoleAssumePolicy,omitempty"`
 }
 
 func TestEventsMatchServerlessV3(t *testing.T) {
@@ -68,6 +71,13 @@ func TestEventsMatchServerlessV3(t *testing.T) {
 			for _, id := range sortedMapKeys(got) {
 				if _, ok := want.Resources[id]; !ok && !user[id] && isEventResource(id, got[id]) {
 					t.Errorf("resource %s is not in v3's output", id)
+				}
+			}
+			if want.ExecutionRoleAssumePolicy != nil {
+				role, _ := got[RoleLogicalID].(map[string]any)
+				props, _ := role["Properties"].(map[string]any)
+				if a, b := canonicalJSON(want.ExecutionRoleAssumePolicy), canonicalJSON(props["AssumeRolePolicyDocument"]); a != b {
+					t.Errorf("execution role trust policy differs from v3:\n%s", lineDiff(a, b))
 				}
 			}
 			if want.ExecutionRoleStatements != nil {
@@ -188,6 +198,7 @@ func writeSLS3Expectation(t *testing.T, caseDir, slsDir string) {
 	}
 	if role, ok := tmpl.Resources[RoleLogicalID].(map[string]any); ok {
 		exp.ExecutionRoleStatements = roleStatements(role)
+		exp.ExecutionRoleAssumePolicy = role["Properties"].(map[string]any)["AssumeRolePolicyDocument"]
 	}
 	out, err := json.MarshalIndent(exp, "", "  ")
 	if err != nil {
