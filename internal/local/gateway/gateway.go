@@ -195,8 +195,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		payload = g.appendV1(*bp, req)
 	}
-	res, err := g.cfg.Invoker.Invoke(r.Context(), route.Function, payload)
-	if r.Context().Err() == nil {
+	ctx := r.Context()
+	if limit := route.integrationTimeout(); limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
+	res, err := g.cfg.Invoker.Invoke(ctx, route.Function, payload)
+	if ctx.Err() == nil {
 		*bp = payload[:0]
 		g.bufs.Put(bp)
 	}

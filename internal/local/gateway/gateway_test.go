@@ -602,3 +602,41 @@ func FuzzParseProxy(f *testing.F) {
 		}
 	})
 }
+
+func TestUnknownAuthorizerFunctionIsADiagnostic(t *testing.T) {
+	svc := loadService(t, `
+service: s
+functions:
+  f:
+    handler: h
+    events:
+      - http:
+          path: x
+          method: get
+          authorizer: {name: missingAuth}
+`)
+	_, ds := RoutesFromService(svc)
+	if !ds.HasErrors() || ds[0].Path != "functions.f.events.0.http.authorizer" || ds[0].Pos.Line != 10 {
+		t.Fatalf("%+v", ds)
+	}
+}
+
+func TestIntegrationTimeoutCapsLongFunctions(t *testing.T) {
+	svc := loadService(t, "service: s\nfunctions:\n  long:\n    handler: h\n    timeout: 900\n    events:\n      - http: GET a\n      - httpApi: GET /b\n  short:\n    handler: h\n    events:\n      - http: GET c\n")
+	routes, _ := RoutesFromService(svc)
+	want := map[string]time.Duration{"/a": 29 * time.Second, "/b": 30 * time.Second, "/c": 0}
+	for _, r := range routes {
+		if got := r.integrationTimeout(); got != want[r.Path] {
+			t.Errorf("%s: %s, want %s", r.Path, got, want[r.Path])
+		}
+	}
+	// The deadline reaches the invoker, whose DeadlineExceeded becomes a 504.
+	inv := &fakeInvoker{handlers: map[string]func([]byte) (*local.Result, error){
+		"long": func([]byte) (*local.Result, error) { return nil, context.DeadlineExceeded },
+	}}
+	srv := httptest.NewServer(New(Config{Routes: routes, Invoker: inv, Stage: "dev"}))
+	defer srv.Close()
+	if resp, body := do(t, "GET", srv.URL+"/dev/a", "", nil); resp.StatusCode != 504 || body != `{"message":"Endpoint request timed out"}` {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}

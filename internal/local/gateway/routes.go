@@ -33,8 +33,29 @@ type Route struct {
 	// Private routes need an x-api-key header (REST `private: true`).
 	Private bool
 
+	// FunctionTimeout is the function's timeout; when it is longer than
+	// API Gateway's integration timeout the gateway answers 504 first.
+	FunctionTimeout time.Duration
+
 	segments []segment
 	routeKey string // HTTP API route key: "GET /users/{id}" or "$default"
+}
+
+// Integration timeouts of API Gateway: 29 s for REST APIs, 30 s for HTTP APIs.
+const (
+	restIntegrationTimeout    = 29 * time.Second
+	httpAPIIntegrationTimeout = 30 * time.Second
+)
+
+func (r *Route) integrationTimeout() time.Duration {
+	limit := restIntegrationTimeout
+	if r.Kind == HTTPAPI {
+		limit = httpAPIIntegrationTimeout
+	}
+	if r.FunctionTimeout > limit {
+		return limit
+	}
+	return 0
 }
 
 // segment is one precompiled piece of a route path.
@@ -108,7 +129,36 @@ func RoutesFromService(svc *service.Service) ([]*Route, diag.Diagnostics) {
 			}
 		}
 	}
+	// A Lambda authorizer must name a function of this service; on AWS a
+	// typo fails the deploy, locally it would fail every request.
+	for _, fn := range svc.Functions {
+		for _, ev := range fn.Events {
+			if ev.Type != "http" {
+				continue
+			}
+			a := ev.Value.Get("authorizer")
+			name := a.Get("name").Scalar0()
+			if s, ok := a.Str(); ok {
+				name = s
+			}
+			if name == "" || strings.HasPrefix(name, "arn:") || strings.EqualFold(name, "aws_iam") || a.Get("arn") != nil {
+				continue
+			}
+			if t := strings.ToUpper(a.Get("type").Scalar0()); t == "AWS_IAM" || t == "COGNITO_USER_POOLS" {
+				continue
+			}
+			if svc.Function(name) == nil {
+				ds.Errorf(a.Pos, "functions."+fn.Key+".events."+itoa(ev.Index)+".http.authorizer", "authorizer %q is not a function of this service", name)
+			}
+		}
+	}
 	for _, r := range routes {
+		if r.Authorizer != nil && r.Authorizer.Function != "" && r.Kind == HTTPAPI && svc.Function(r.Authorizer.Function) == nil {
+			ds.Errorf(svc.Provider.Raw.Lookup("httpApi", "authorizers", r.Authorizer.Name).Pos, "provider.httpApi.authorizers."+r.Authorizer.Name+".functionName", "%q is not a function of this service", r.Authorizer.Function)
+		}
+	}
+	for _, r := range routes {
+		r.FunctionTimeout = time.Duration(svc.Function(r.Function).Timeout) * time.Second
 		r.segments = compilePath(r.Path)
 		if r.Kind == HTTPAPI {
 			if r.Path == "*" {
