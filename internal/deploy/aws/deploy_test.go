@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,5 +353,39 @@ func TestIdenticalZipsAreSentOnce(t *testing.T) {
 		if string(s3.objects[testBucket][k]) != "zip-bytes" || s3.meta[testBucket][k] == "" {
 			t.Errorf("%s missing or without filesha256", k)
 		}
+	}
+}
+
+func TestSuccessfulDeployPrunesOldDeployments(t *testing.T) {
+	cf := existingStack("UPDATE_COMPLETE")
+	cf.scripts = [][]step{updateOK}
+	s3 := newFakeS3(testBucket)
+	for i := 0; i < 6; i++ {
+		dir := fmt.Sprintf("serverless/svc/dev/16000000%05d-2020-09-13T12:26:40.000Z/", i)
+		s3.objects[testBucket][dir+CompiledTemplateFile] = []byte("{}")
+		s3.objects[testBucket][dir+"svc.zip"] = []byte("old")
+	}
+	// Objects of other services and stages are never touched.
+	s3.objects[testBucket]["serverless/svc/prod/1500000000000-2017-07-14T02:40:00.000Z/svc.zip"] = []byte("prod")
+	b := testBundle(t, "1700000000000-2023-11-14T22:13:20.000Z")
+	b.MaxPreviousArtifacts = 3
+	if _, err := Deploy(context.Background(), &Clients{CloudFormation: cf, S3: s3, Lambda: fakeLambda{}}, b, DeployOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	objs, _ := listAll(context.Background(), s3, testBucket, b.ServicePrefix())
+	var dirs []string
+	for _, d := range groupDeployments(objs) {
+		dirs = append(dirs, d.Dir)
+	}
+	want := []string{
+		"serverless/svc/dev/1600000000004-2020-09-13T12:26:40.000Z",
+		"serverless/svc/dev/1600000000005-2020-09-13T12:26:40.000Z",
+		"serverless/svc/dev/1700000000000-2023-11-14T22:13:20.000Z",
+	}
+	if strings.Join(dirs, " ") != strings.Join(want, " ") {
+		t.Errorf("kept %v, want the newest 3 %v", dirs, want)
+	}
+	if len(s3.keys(testBucket, "serverless/svc/prod/")) != 1 {
+		t.Error("another stage's deployment was pruned")
 	}
 }
