@@ -163,7 +163,7 @@ func (l *lineLog) close() {
 	<-l.done
 }
 
-func listen(host string, port, def int) (net.Listener, error) {
+func listen(host string, port, def int, flag string) (net.Listener, error) {
 	if port == 0 {
 		port = def
 	}
@@ -172,7 +172,7 @@ func listen(host string, port, def int) (net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s:%d: %w", host, port, err)
+		return nil, fmt.Errorf("cannot listen on %s:%d (choose another port with --%s): %w", host, port, flag, err)
 	}
 	return ln, nil
 }
@@ -223,8 +223,11 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 			ln.Close()
 		}
 	}
-	for _, p := range []struct{ port, def int }{{opts.HTTPPort, 3000}, {opts.LambdaPort, 3002}, {opts.AWSPort, 3005}} {
-		ln, err := listen(opts.Host, p.port, p.def)
+	for _, p := range []struct {
+		port, def int
+		flag      string
+	}{{opts.HTTPPort, 3000, "httpPort"}, {opts.LambdaPort, 3002, "lambdaPort"}, {opts.AWSPort, 3005, "awsPort"}} {
+		ln, err := listen(opts.Host, p.port, p.def, p.flag)
 		if err != nil {
 			closeAll()
 			return nil, err
