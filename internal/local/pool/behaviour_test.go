@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -558,4 +559,54 @@ func TestLambdaVCPUs(t *testing.T) {
 			t.Errorf("lambdaVCPUs(%d) = %d, want %d", mem, got, want)
 		}
 	}
+}
+
+// The classic custom-runtime tutorial: a shell bootstrap polling the
+// Runtime API with curl.
+const shellBootstrap = `#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation"
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT=$(curl -sS -D "$HEADERS" "$API/next")
+  ID=$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  case "$EVENT" in
+    *sleep*) sleep 31.4159 ;;
+  esac
+  curl -sS -X POST "$API/$ID/response" -d "{\"echo\":$EVENT,\"handler\":\"$_HANDLER\"}" >/dev/null
+done
+`
+
+func TestShellBootstrapAndProcessGroupKill(t *testing.T) {
+	requireTool(t, "curl")
+	requireTool(t, "pgrep")
+	yml := `service: sh
+provider: {name: aws, runtime: provided.al2}
+functions:
+  f: {handler: function.handler, timeout: 1}
+`
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"serverless.yml": yml})
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(shellBootstrap), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(loadService(t, dir, yml), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	res := invoke(t, p, "f", `{"n":1}`)
+	if got := decode(t, res.Payload); res.FunctionError != "" || got["handler"] != "function.handler" ||
+		got["echo"].(map[string]any)["n"] != float64(1) {
+		t.Fatalf("shell bootstrap: %s", res.Payload)
+	}
+	_, err = p.Invoke(context.Background(), "f", []byte(`{"sleep":true}`))
+	var te *local.TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want timeout", err)
+	}
+	// The bootstrap's child `sleep` dies with it.
+	waitFor(t, "the timed-out bootstrap's children to die", func() bool {
+		return exec.Command("pgrep", "-f", "sleep 31.4159").Run() != nil
+	})
 }

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/nimbusfw/nimbus/internal/local/runtimeapi"
@@ -71,8 +70,7 @@ func startInstance(f *function, l *runtimes.Launch, gen uint64) (*instance, erro
 	// Caller-supplied variables go last so they win over computed ones.
 	env = append(env, sortedEnv(f.p.opts.Env)...)
 	cmd.Env = env
-	// A process group lets a timeout kill a bootstrap script's children too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -194,7 +192,7 @@ func (inst *instance) hasExited() bool {
 func (inst *instance) stop() {
 	inst.stopOnce.Do(func() {
 		if inst.cmd != nil && inst.cmd.Process != nil && !inst.hasExited() {
-			syscall.Kill(-inst.cmd.Process.Pid, syscall.SIGKILL)
+			killGroup(inst.cmd)
 		}
 		select {
 		case <-inst.exited:
