@@ -24,10 +24,14 @@ const (
 	CustomResourceCognitoUserPool   CustomResourceKind = "cognitoUserPool"
 	CustomResourceEventBridge       CustomResourceKind = "eventBridge"
 	CustomResourceAPIGatewayCWRole  CustomResourceKind = "apiGatewayCloudWatchRole"
-	customResourceFunctionMemory                       = 1024
-	customResourceFunctionTimeout                      = 180
-	customResourceFunctionRuntime                      = "nodejs18.x"
-	customResourceFunctionNameLimit                    = 64
+)
+
+// The handler Lambdas' settings, as v3 deploys them.
+const (
+	customResourceFunctionMemory    = 1024
+	customResourceFunctionTimeout   = 180
+	customResourceFunctionRuntime   = "nodejs18.x"
+	customResourceFunctionNameLimit = 64
 )
 
 // customResourceHandler is the function name suffix and handler path of each kind.

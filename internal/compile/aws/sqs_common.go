@@ -19,10 +19,12 @@ import (
 	"github.com/nimbusfw/nimbus/internal/service"
 )
 
-// Event compiler order follows v3's plugin list (lib/plugins/index.js):
-// statements appended to the execution role and shared resources come out
-// in the same order. API Gateway (30), websockets (40), CloudFront (210) and
-// HTTP API (220) are owned elsewhere and slot between these.
+// Event compiler order follows v3's plugin list (lib/plugins/index.js), so
+// statements appended to the execution role and to the shared
+// custom-resources role come out in v3's order. The API compilers (http,
+// httpApi, websocket) register themselves at 100-120; nothing they add
+// depends on running before sns…msk as v3 does, and the custom-resources
+// role still gets s3, API Gateway, cognito, eventBridge in v3's order.
 const (
 	orderSchedule        = 10
 	orderS3              = 20
