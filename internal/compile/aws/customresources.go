@@ -20,10 +20,10 @@ import (
 type CustomResourceKind string
 
 const (
-	CustomResourceS3                CustomResourceKind = "s3"
-	CustomResourceCognitoUserPool   CustomResourceKind = "cognitoUserPool"
-	CustomResourceEventBridge       CustomResourceKind = "eventBridge"
-	CustomResourceAPIGatewayCWRole  CustomResourceKind = "apiGatewayCloudWatchRole"
+	CustomResourceS3               CustomResourceKind = "s3"
+	CustomResourceCognitoUserPool  CustomResourceKind = "cognitoUserPool"
+	CustomResourceEventBridge      CustomResourceKind = "eventBridge"
+	CustomResourceAPIGatewayCWRole CustomResourceKind = "apiGatewayCloudWatchRole"
 )
 
 // The handler Lambdas' settings, as v3 deploys them.
