@@ -16,6 +16,7 @@ const taskRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
 const handlerSpec = process.env._HANDLER || '';
 
 let currentRequestId = undefined;
+let hadTrace = false;
 
 // Lambda prefixes console output with time, request id and level.
 function patchConsole() {
@@ -174,17 +175,24 @@ function isModulePackage(dir) {
   }
 }
 
+// These never change for an instance; reading process.env is not free.
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
+const functionVersion = process.env.AWS_LAMBDA_FUNCTION_VERSION;
+const memoryLimitInMB = process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
+const logGroupName = process.env.AWS_LAMBDA_LOG_GROUP_NAME;
+const logStreamName = process.env.AWS_LAMBDA_LOG_STREAM_NAME;
+
 function makeContext(headers) {
   const deadline = Number(headers['lambda-runtime-deadline-ms']);
   const ctx = {
     callbackWaitsForEmptyEventLoop: true,
-    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
-    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName,
+    functionVersion,
     invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
-    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    memoryLimitInMB,
     awsRequestId: headers['lambda-runtime-aws-request-id'],
-    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    logGroupName,
+    logStreamName,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   if (headers['lambda-runtime-client-context']) {
@@ -246,7 +254,9 @@ async function main() {
     const id = next.headers['lambda-runtime-aws-request-id'];
     currentRequestId = id;
     const trace = next.headers['lambda-runtime-trace-id'];
-    if (trace) process.env._X_AMZN_TRACE_ID = trace; else delete process.env._X_AMZN_TRACE_ID;
+    if (trace) process.env._X_AMZN_TRACE_ID = trace;
+    else if (hadTrace) delete process.env._X_AMZN_TRACE_ID;
+    hadTrace = !!trace;
     let event;
     try {
       event = next.body.length ? JSON.parse(next.body.toString('utf8')) : {};
