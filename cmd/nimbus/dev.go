@@ -72,10 +72,11 @@ func newDevCmd() *cobra.Command {
 		RunE: run,
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Host, "host", "127.0.0.1", "address to listen on")
-	f.IntVar(&o.HTTPPort, "httpPort", 3000, "port of the HTTP API (REST routes under /{stage}/path)")
-	f.IntVar(&o.LambdaPort, "lambdaPort", 3002, "port of Lambda's Invoke API")
-	f.IntVar(&o.AWSPort, "awsPort", 3005, "port of the local SQS, SNS and EventBridge API")
+	// Zero values defer to custom.serverless-offline, then to the defaults.
+	f.StringVar(&o.Host, "host", "", "address to listen on (default 127.0.0.1)")
+	f.IntVar(&o.HTTPPort, "httpPort", 0, "port of the HTTP API, REST routes under /{stage}/path (default 3000)")
+	f.IntVar(&o.LambdaPort, "lambdaPort", 0, "port of Lambda's Invoke API (default 3002)")
+	f.IntVar(&o.AWSPort, "awsPort", 0, "port of the local SQS, SNS and EventBridge API (default 3005)")
 	f.BoolVar(&o.NoPrependStage, "noPrependStageInUrl", false, "serve REST routes at /path instead of /{stage}/path")
 	f.BoolVar(&o.NoAuth, "noAuth", false, "turn every authorizer and API key check off")
 	f.StringVar(&o.APIKey, "apiKey", "", "API key accepted by private routes (default: generated)")

@@ -185,6 +185,7 @@ func urlOf(ln net.Listener) string {
 // servers accept connections. Problems in the service's configuration are
 // returned as diagnostics.
 func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, error) {
+	applyOfflineSettings(&opts, svc.Root.Lookup("custom", "serverless-offline"))
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
@@ -340,6 +341,29 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	}
 	started = true
 	return s, nil
+}
+
+// applyOfflineSettings reads custom.serverless-offline the way the plugin
+// does, for every option the caller left unset.
+func applyOfflineSettings(o *Options, c *config.Node) {
+	if c == nil {
+		return
+	}
+	port := func(dst *int, key string) {
+		if v, ok := c.Get(key).Int(); ok && *dst == 0 {
+			*dst = int(v)
+		}
+	}
+	port(&o.HTTPPort, "httpPort")
+	port(&o.LambdaPort, "lambdaPort")
+	if o.Host == "" {
+		o.Host = c.Get("host").Scalar0()
+	}
+	if o.APIKey == "" {
+		o.APIKey = c.Get("apiKey").Scalar0()
+	}
+	o.NoPrependStage = o.NoPrependStage || c.Get("noPrependStageInUrl").Truthy()
+	o.NoAuth = o.NoAuth || c.Get("noAuth").Truthy()
 }
 
 func stringsOf(n *config.Node) []string {
