@@ -69,6 +69,7 @@ func Package(ctx context.Context, p *Project, opts PackageOptions) (*PackageResu
 	}
 
 	target := opts.OutDir
+	isDefault := target == ""
 	if target == "" {
 		target = filepath.Join(svc.Dir, ".serverless")
 	} else if !filepath.IsAbs(target) {
@@ -158,7 +159,7 @@ func Package(ctx context.Context, p *Project, opts PackageOptions) (*PackageResu
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := replaceDir(tmp, target); err != nil {
+	if err := replaceDir(tmp, target, isDefault); err != nil {
 		return nil, err
 	}
 	committed = true
@@ -214,8 +215,24 @@ func relocate(r packaging.Result, from, to string) packaging.Result {
 }
 
 // replaceDir swaps dir into target: the old target is moved aside first and
-// removed only once the new one is in place.
-func replaceDir(dir, target string) error {
+// removed only once the new one is in place. A target holding anything but
+// a previous package (say --package pointing at a folder of the user's) is
+// never removed: the new files are moved into it one by one instead.
+func replaceDir(dir, target string, isDefault bool) error {
+	// v3 empties .serverless itself before packaging, so the default
+	// folder is always replaced whole.
+	if !isDefault && !onlyPackageFiles(target) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(target, e.Name())); err != nil {
+				return err
+			}
+		}
+		return os.Remove(dir)
+	}
 	old := ""
 	if _, err := os.Lstat(target); err == nil {
 		old = target + ".old-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -233,6 +250,22 @@ func replaceDir(dir, target string) error {
 		os.RemoveAll(old)
 	}
 	return nil
+}
+
+// onlyPackageFiles reports whether target is absent or holds nothing but
+// what a package holds (zips and JSON files).
+func onlyPackageFiles(target string) bool {
+	entries, err := os.ReadDir(target)
+	if err != nil {
+		return true
+	}
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".zip" && ext != ".json") {
+			return false
+		}
+	}
+	return true
 }
 
 func writeJSONFile(path string, v any) error {

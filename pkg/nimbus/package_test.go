@@ -211,3 +211,24 @@ func TestPackageWritesCustomResourcesZip(t *testing.T) {
 		t.Errorf("custom-resources.zip missing from the artifact list: %+v", res.Artifacts.Artifacts)
 	}
 }
+
+func TestPackageIntoFolderWithOtherFilesKeepsThem(t *testing.T) {
+	dir := writeService(t, map[string]string{
+		"serverless.yml":    helloService,
+		"handler.js":        "exports.hello = async () => 'hi';\n",
+		"dist/notes.txt":    "mine",
+		"dist/sub/keep.txt": "mine too",
+	})
+	p, err := Load(context.Background(), Options{Dir: dir, Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Package(context.Background(), p, PackageOptions{OutDir: "dist"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"notes.txt", "sub/keep.txt", UpdateStackTemplateFile, "hello.zip"} {
+		if _, err := os.Stat(filepath.Join(dir, "dist", f)); err != nil {
+			t.Errorf("dist/%s: %v", f, err)
+		}
+	}
+}
