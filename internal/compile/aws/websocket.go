@@ -278,7 +278,7 @@ func wsCompileDeployment(c *Context, events []*wsEvent, apiID, description any, 
 		deps = append(deps, WebsocketsRouteLogicalID(e.route))
 	}
 	order, authPerms := wsCreationOrder(events)
-	data := wsTemplatePartJSON(c.Template, order, authPerms)
+	data := wsTemplatePartJSON(c.Template, order, authPerms, c.Svc.Provider.Raw.Get("tags"))
 	sum := sha256.Sum256(data)
 	hash := base64.StdEncoding.EncodeToString(sum[:])
 	var b strings.Builder
@@ -352,7 +352,7 @@ func wsCreationOrder(events []*wsEvent) ([]string, map[string]bool) {
 // wsTemplatePart is v3's pickWebsocketsTemplatePart serialised as
 // JSON.stringify would: the API itself, everything whose ApiId refers to it
 // and everything that depends on it, keys in v3's insertion order.
-func wsTemplatePartJSON(t *cfn.Template, order []string, authPerms map[string]bool) []byte {
+func wsTemplatePartJSON(t *cfn.Template, order []string, authPerms map[string]bool, tags *config.Node) []byte {
 	var b strings.Builder
 	b.WriteString("{")
 	first := true
@@ -360,6 +360,17 @@ func wsTemplatePartJSON(t *cfn.Template, order []string, authPerms map[string]bo
 		r, ok := t.Resources[id].(map[string]any)
 		if !ok || !wsPicked(id, r) {
 			continue
+		}
+		if props, _ := r["Properties"].(map[string]any); id == websocketsAPILogicalID && props["Tags"] != nil && tags != nil {
+			// provider tags keep the order they were written in
+			if raw, err := tags.MarshalJSON(); err == nil {
+				copied := map[string]any{}
+				for k, v := range props {
+					copied[k] = v
+				}
+				copied["Tags"] = apiRawJSON(raw)
+				r = map[string]any{"Type": r["Type"], "Properties": copied}
+			}
 		}
 		if !first {
 			b.WriteString(",")
@@ -452,11 +463,16 @@ func apiWriteOrderedJSON(b *strings.Builder, v any, order []string) {
 			apiWriteOrderedJSON(b, it, wsKeyOrder)
 		}
 		b.WriteString("]")
+	case apiRawJSON:
+		b.Write(x)
 	default:
 		data, _ := cfn.MarshalCompact(x)
 		b.Write(data)
 	}
 }
+
+// apiRawJSON is already-serialised JSON written as is.
+type apiRawJSON []byte
 
 func apiWriteJSONString(b *strings.Builder, s string) {
 	data, _ := cfn.MarshalCompact(s)
