@@ -39,7 +39,7 @@ func (r *rec) Invoke(ctx context.Context, fn string, p []byte) (*local.Result, e
 	return &local.Result{Payload: []byte("null")}, nil
 }
 
-func newServer(t *testing.T) (*Server, *httptest.Server, *rec) {
+func newServer(t testing.TB) (*Server, *httptest.Server, *rec) {
 	st, err := queue.Open(filepath.Join(t.TempDir(), "q.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -192,4 +192,30 @@ func TestEventBridgePutEventsWithGoSDK(t *testing.T) {
 	if len(inv.calls["onEvent"]) != 1 || !strings.Contains(inv.calls["onEvent"][0], `"detail":{"n":1}`) {
 		t.Errorf("calls %v", inv.calls)
 	}
+}
+
+// FuzzServe throws arbitrary request bodies at every protocol; the server
+// must answer (with an error shape) and never panic.
+func FuzzServe(f *testing.F) {
+	f.Add("AmazonSQS.SendMessage", `{"QueueUrl":"http://x/000000000000/q","MessageBody":"hi","MessageAttributes":{"a":{"DataType":"String","StringValue":"v"}}}`)
+	f.Add("", "Action=SendMessageBatch&QueueUrl=q&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=b")
+	f.Add("", "Action=Publish&TopicArn=t&Message=m&MessageAttributes.entry.1.Name=n")
+	f.Add("AWSEvents.PutEvents", `{"Entries":[{"Source":"s","Detail":"{"}]}`)
+	f.Add("AmazonSQS.ReceiveMessage", `{"QueueUrl":"q","MaxNumberOfMessages":10}`)
+	s, hs, _ := newServer(f)
+	s.Queues.Ensure(queue.Config{Name: "q"})
+	s.Topics.Ensure("t")
+	f.Fuzz(func(t *testing.T, target, body string) {
+		req, _ := http.NewRequest("POST", hs.URL, strings.NewReader(body))
+		if target != "" {
+			req.Header.Set("X-Amz-Target", target)
+		} else {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code == 0 {
+			t.Fatal("no answer")
+		}
+	})
 }

@@ -188,6 +188,9 @@ func (s *Server) sqs(ctx context.Context, action string, in *sqsInput) (map[stri
 		if max > 10 {
 			return nil, badRequest("InvalidParameterValue", "Value for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10.")
 		}
+		if in.WaitTimeSeconds < 0 || in.WaitTimeSeconds > 20 {
+			return nil, badRequest("InvalidParameterValue", "Value for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.")
+		}
 		var vis time.Duration
 		if in.VisibilityTimeout != nil {
 			vis = time.Duration(*in.VisibilityTimeout) * time.Second
