@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/nimbusfw/nimbus/internal/config"
@@ -91,6 +92,16 @@ func (p *restPreflight) merge(c *restCors) {
 }
 
 func (rc *restCompiler) compileCors() {
+	// v3 keeps preflights in an object keyed by path: integer-like paths
+	// ("2024") come first in ascending order, the rest as first seen
+	sort.SliceStable(rc.preflight, func(i, j int) bool {
+		a, aInt := apiArrayIndex(rc.preflight[i].path)
+		b, bInt := apiArrayIndex(rc.preflight[j].path)
+		if aInt && bInt {
+			return a < b
+		}
+		return aInt && !bInt
+	})
 	for _, pf := range rc.preflight {
 		resourceName := rc.resourceName(pf.path)
 		id := MethodLogicalID(resourceName, "options")

@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -246,5 +247,32 @@ func TestLodashCaseHelpers(t *testing.T) {
 		if got := UpperFirst(apiCamelCase(tc[0])); got != tc[2] {
 			t.Errorf("upperFirst(camelCase(%q)) = %q, want %q", tc[0], got, tc[2])
 		}
+	}
+}
+
+// TestCorsPreflightObjectOrder: v3 collects preflights in a JavaScript
+// object, so an integer-like path sorts before the others in the
+// deployment's DependsOn.
+func TestCorsPreflightObjectOrder(t *testing.T) {
+	tmpl, ds := compileYAML(t, `service: svc
+provider:
+  name: aws
+functions:
+  f:
+    handler: h.f
+    events:
+      - http: {path: users, method: get, cors: true}
+      - http: {path: '2024', method: get, cors: true}
+      - http: {path: '7', method: get, cors: true}
+`)
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	dep := tmpl.Resource("ApiGatewayDeployment1700000000000")
+	got := dep["DependsOn"].([]any)
+	want := []any{"ApiGatewayMethod7Options", "ApiGatewayMethod2024Options", "ApiGatewayMethodUsersOptions",
+		"ApiGatewayMethodUsersGet", "ApiGatewayMethod2024Get", "ApiGatewayMethod7Get"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DependsOn = %v\nwant %v", got, want)
 	}
 }
