@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -25,7 +26,13 @@ import (
 
 const slsDir = "../../tools/node_modules/serverless"
 
-func v3Validate(t *testing.T, configs [][]byte) [][]string {
+// v3Result is v3's verdict on one config.
+type v3Result struct {
+	Errors  []string
+	Coerced json.RawMessage
+}
+
+func v3Validate(t *testing.T, configs [][]byte) []v3Result {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -47,13 +54,13 @@ func v3Validate(t *testing.T, configs [][]byte) [][]string {
 	if err != nil {
 		t.Fatalf("v3 oracle: %v\n%s", err, stderr.String())
 	}
-	var res [][]string
+	var res []v3Result
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		var msgs []string
-		if err := json.Unmarshal([]byte(line), &msgs); err != nil {
+		var r v3Result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("v3 oracle output %q: %v", line, err)
 		}
-		res = append(res, msgs)
+		res = append(res, r)
 	}
 	if len(res) != len(configs) {
 		t.Fatalf("v3 oracle answered %d of %d configs", len(res), len(configs))
@@ -101,9 +108,9 @@ func v3Places(msgs []string) []string {
 }
 
 func ourPlaces(root *config.Node) []string {
-	v := &validator{apply: false}
+	v := &validator{apply: true} // on a copy: coercions shape later checks, as in ajv
 	var out []string
-	for _, is := range v.check(schemaView(root), serviceSchema, nil, valueAnchor(root)) {
+	for _, is := range v.check(schemaView(root.Clone()), serviceSchema, nil, valueAnchor(root)) {
 		out = append(out, indexRE.ReplaceAllString(is.path.String(), ".$1"))
 	}
 	return uniqueSorted(out)
@@ -160,6 +167,94 @@ func samePlaces(got, exp []string) bool {
 		}
 	}
 	return true
+}
+
+// sameCoercion validates a copy of root (which coerces in place) and
+// compares it, nulls dropped as v3 drops them, with v3's coerced config.
+// quiet drops the logging of a comparison that is only counted.
+type quiet struct{ testing.TB }
+
+func (quiet) Logf(string, ...any) {}
+
+func sameCoercion(t testing.TB, root *config.Node, v3 json.RawMessage) bool {
+	c := root.Clone()
+	Validate(c)
+	ours, err := c.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	if json.Unmarshal(ours, &a) != nil || json.Unmarshal(v3, &b) != nil {
+		return false
+	}
+	if where := firstDifference(dropNulls(a), dropNulls(b), ""); where != "" {
+		t.Logf("coercion differs at %s", where)
+		return false
+	}
+	return true
+}
+
+// firstDifference names the first place two JSON values differ ("" when
+// equal), with both values.
+func firstDifference(a, b any, path string) string {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		for k := range y {
+			if _, dup := x[k]; !dup {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if d := firstDifference(x[k], y[k], path+"."+k); d != "" {
+				return d
+			}
+		}
+		return ""
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			break
+		}
+		for i := range x {
+			if d := firstDifference(x[i], y[i], fmt.Sprintf("%s[%d]", path, i)); d != "" {
+				return d
+			}
+		}
+		return ""
+	}
+	if reflect.DeepEqual(a, b) {
+		return ""
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return fmt.Sprintf("%s: nimbus %s, v3 %s", path, ja, jb)
+}
+
+func dropNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+			} else {
+				x[k] = dropNulls(e)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = dropNulls(e)
+		}
+	}
+	return v
 }
 
 // mutate returns a copy of root with one deterministic change.
@@ -246,8 +341,21 @@ func TestAgreesWithServerlessV3Validator(t *testing.T) {
 	}
 	want := v3Validate(t, configs)
 	agree, originals, originalsAgree, flagged, exact := 0, 0, 0, 0, 0
+	coercedSame, valid, flaggedCoercedSame := 0, 0, 0
 	for i, s := range samples {
-		got, exp := ourPlaces(s.root), v3Places(want[i])
+		got, exp := ourPlaces(s.root), v3Places(want[i].Errors)
+		if len(exp) == 0 {
+			// Where v3 accepts the config, the values it coerced must
+			// come out of Validate the same.
+			valid++
+			if sameCoercion(t, s.root, want[i].Coerced) {
+				coercedSame++
+			} else {
+				t.Errorf("%s: coerced differently from serverless v3", s.name)
+			}
+		} else if sameCoercion(quiet{t}, s.root, want[i].Coerced) {
+			flaggedCoercedSame++
+		}
 		same := samePlaces(got, exp)
 		if len(exp) > 0 {
 			flagged++
@@ -266,10 +374,11 @@ func TestAgreesWithServerlessV3Validator(t *testing.T) {
 		if same {
 			agree++
 		} else if testing.Verbose() {
-			t.Logf("%s: nimbus %q, v3 %q (%q)", s.name, got, exp, want[i])
+			t.Logf("%s: nimbus %q, v3 %q (%q)", s.name, got, exp, want[i].Errors)
 		}
 	}
 	t.Logf("same problem locations as serverless v3: %d/%d corpus services, %d/%d with mutations (%d of which v3 flags; %d identical path sets)", originalsAgree, originals, agree, len(samples), flagged, exact)
+	t.Logf("same coerced values as serverless v3 in %d/%d configs it accepts, %d/%d of those it flags", coercedSame, valid, flaggedCoercedSame, flagged)
 	if float64(agree) < 0.97*float64(len(samples)) {
 		t.Errorf("agreement with serverless v3 fell below 97%%: %d/%d", agree, len(samples))
 	}
@@ -307,11 +416,12 @@ func TestAgreesWithServerlessV3OnGeneratedConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("v3 generator: %v\n%s", err, stderr.String())
 	}
-	agree, flagged, total, exact := 0, 0, 0, 0
+	agree, flagged, total, exact, valid, coercedSame, flaggedCoercedSame := 0, 0, 0, 0, 0, 0, 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var rec struct {
-			Config json.RawMessage
-			Errors []string
+			Config  json.RawMessage
+			Errors  []string
+			Coerced json.RawMessage
 		}
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatal(err)
@@ -324,6 +434,16 @@ func TestAgreesWithServerlessV3OnGeneratedConfigs(t *testing.T) {
 		got, exp := ourPlaces(root), v3Places(rec.Errors)
 		if len(exp) > 0 {
 			flagged++
+			if sameCoercion(quiet{t}, root, rec.Coerced) {
+				flaggedCoercedSame++
+			}
+		} else {
+			valid++
+			if sameCoercion(t, root, rec.Coerced) {
+				coercedSame++
+			} else {
+				t.Errorf("coerced differently from serverless v3:\n%s\nv3: %s", rec.Config, rec.Coerced)
+			}
 		}
 		if strings.Join(got, "|") == strings.Join(exp, "|") {
 			exact++
@@ -335,6 +455,7 @@ func TestAgreesWithServerlessV3OnGeneratedConfigs(t *testing.T) {
 		}
 	}
 	t.Logf("same problem locations as serverless v3 on %d/%d generated configs (%d of which v3 flags; %d identical path sets)", agree, total, flagged, exact)
+	t.Logf("same coerced values as serverless v3 in %d/%d generated configs it accepts, %d/%d of those it flags", coercedSame, valid, flaggedCoercedSame, flagged)
 	if float64(agree) < 0.97*float64(total) {
 		t.Errorf("agreement with serverless v3 fell below 97%%: %d/%d", agree, total)
 	}

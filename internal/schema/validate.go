@@ -35,9 +35,8 @@ type anchor struct {
 }
 
 type validator struct {
-	// apply is false while anyOf/oneOf try alternatives: type coercions
-	// (v3 runs ajv with coerceTypes: "array") are only written into the
-	// tree along the alternative that matched.
+	// apply writes type coercions (v3 runs ajv with coerceTypes: "array")
+	// into the tree; without it they only shape the checks.
 	apply bool
 }
 
@@ -127,12 +126,48 @@ func coerce(n *config.Node, types []string) (*config.Node, bool) {
 			return n, true
 		}
 	}
+	// ajv coerces only towards scalar types and array: an object type
+	// takes nothing else.
+	coercible := false
+	for _, t := range types {
+		coercible = coercible || t != "object"
+	}
+	if !coercible {
+		return nil, false
+	}
+	// coerceTypes "array" also unwraps a one-item list.
+	if n.Kind == config.Seq && len(n.Items) == 1 {
+		item := n.Items[0]
+		for _, t := range types {
+			if hasType(item, t) {
+				return item.Clone(), true
+			}
+		}
+		n = item
+	}
 	for _, t := range types {
 		if c := coerceTo(n, t); c != nil {
 			return c, true
 		}
 	}
 	return nil, false
+}
+
+var jsNumberRE = regexp.MustCompile(`^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)$`)
+
+// jsNumber reads a string as JavaScript's unary + does, for the forms a
+// config value plausibly has (decimal, exponent, 0x/0o/0b).
+func jsNumber(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > 2 && s[0] == '0' && strings.ContainsRune("xXoObB", rune(s[1])) {
+		i, err := strconv.ParseInt(s, 0, 64)
+		return float64(i), err == nil && !strings.Contains(s, "_")
+	}
+	if !jsNumberRE.MatchString(s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil && !math.IsInf(f, 0)
 }
 
 func hasType(n *config.Node, t string) bool {
@@ -166,12 +201,8 @@ func coerceTo(n *config.Node, t string) *config.Node {
 		var f float64
 		switch n.Kind {
 		case config.String:
-			s := strings.TrimSpace(n.Value.(string))
-			if s == "" {
-				return nil
-			}
-			x, err := strconv.ParseFloat(s, 64)
-			if err != nil || math.IsInf(x, 0) {
+			x, ok := jsNumber(n.Value.(string))
+			if !ok {
 				return nil
 			}
 			f = x
@@ -198,12 +229,9 @@ func coerceTo(n *config.Node, t string) *config.Node {
 			case "false":
 				return config.NewBool(false, n.Pos)
 			}
-		case config.Int:
-			switch n.Value.(int64) {
-			case 0:
-				return config.NewBool(false, n.Pos)
-			case 1:
-				return config.NewBool(true, n.Pos)
+		case config.Int, config.Float:
+			if i, ok := n.Int(); ok && (i == 0 || i == 1) {
+				return config.NewBool(i == 1, n.Pos)
 			}
 		}
 	case "array":
@@ -518,32 +546,25 @@ func (v *validator) event(n *config.Node, events map[string]*Schema, path config
 // the way v3 trims ajv's output: alternatives of the wrong type are
 // dropped, then those whose problems lie deepest in the value win.
 func (v *validator) alternatives(n *config.Node, alts []*Schema, exactly bool, path config.Path, at anchor) []issue {
-	apply := v.apply
-	v.apply = false
+	// Like ajv, alternatives are tried in order on the same value, so a
+	// coercion made while trying one stays even when it does not match;
+	// anyOf stops at the first match, oneOf tries them all.
 	results := make([][]issue, len(alts))
-	matched := -1
 	matches := 0
 	for i, a := range alts {
 		results[i] = v.check(n, a, path, at)
 		if len(results[i]) == 0 {
 			matches++
-			if matched < 0 {
-				matched = i
-			}
 			if !exactly {
-				break
+				return nil
 			}
 		}
 	}
-	v.apply = apply
-	if matches > 0 {
-		if exactly && matches > 1 {
-			return []issue{{path: path, pos: at.pos, width: at.width, summary: oneOfTooMany(alts)}}
-		}
-		if apply {
-			v.check(n, alts[matched], path, at)
-		}
+	if matches == 1 {
 		return nil
+	}
+	if matches > 1 {
+		return []issue{{path: path, pos: at.pos, width: at.width, summary: oneOfTooMany(alts)}}
 	}
 	if keys := requiredOnly(alts); keys != nil {
 		return []issue{{path: path, pos: at.pos, width: at.width,

@@ -3,7 +3,8 @@
 // random mutation each) and validates them with v3's validator, for the
 // differential test in oracle_test.go. argv[2]: serverless package dir,
 // argv[3]: count, argv[4]: seed. Writes one JSON line per config:
-// {"config": …, "errors": [v3's messages]}.
+// {"config": …, "errors": [v3's messages], "coerced": the config as ajv
+// left it}.
 const path = require('path');
 const slsDir = process.argv[2];
 const count = Number(process.argv[3] || 500);
@@ -132,7 +133,7 @@ const dropNulls = (v) => {
     const copy = JSON.parse(text);
     validate(copy);
     const errors = validate.errors ? normalizeAjvErrors(validate.errors).map((e) => e.message) : [];
-    out.push(JSON.stringify({ config: JSON.parse(text), errors }));
+    out.push(JSON.stringify({ config: JSON.parse(text), errors, coerced: copy }));
   }
   process.stdout.write(out.join('\n') + '\n');
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -2,7 +2,7 @@
 // Validates configs with serverless v3's own schema and ajv setup, for the
 // differential test in oracle_test.go. argv[2] is the serverless package
 // directory, argv[3] a file with one JSON config per line; writes one JSON
-// array of v3's messages per line.
+// object per line: v3's messages and the config as ajv left it.
 const path = require('path');
 const slsDir = process.argv[2];
 const Serverless = require(slsDir);
@@ -34,7 +34,9 @@ const dropNulls = (v) => {
     dropNulls(config);
     validate(config);
     const errs = validate.errors ? normalizeAjvErrors(validate.errors).map((e) => e.message) : [];
-    out.push(JSON.stringify(errs));
+    // ajv coerces types in place (coerceTypes: "array"): the config after
+    // validation is what the rest of v3 reads.
+    out.push(JSON.stringify({ errors: errs, coerced: config }));
   }
   process.stdout.write(out.join('\n') + '\n');
 })().catch((e) => { console.error(e); process.exit(1); });
