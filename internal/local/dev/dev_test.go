@@ -207,3 +207,74 @@ func TestOfflineSettingsFillUnsetOptions(t *testing.T) {
 		t.Errorf("%+v", o)
 	}
 }
+
+// slowInvoker holds every invocation until release is closed.
+type slowInvoker struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *slowInvoker) Invoke(ctx context.Context, fn string, p []byte) (*local.Result, error) {
+	s.started <- struct{}{}
+	<-s.release
+	return &local.Result{Payload: []byte(`{"statusCode":200,"body":"finished"}`)}, nil
+}
+
+func TestShutdownDrainsRequestsInFlight(t *testing.T) {
+	inv := &slowInvoker{started: make(chan struct{}, 1), release: make(chan struct{})}
+	s, err := Start(context.Background(), load(t, svcYML), Options{HTTPPort: -1, LambdaPort: -1, AWSPort: -1, Invoker: inv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.Get(s.HTTPURL + "/ping")
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- answer{code: resp.StatusCode, body: string(b)}
+	}()
+	<-inv.started
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		stopped <- s.Shutdown(ctx)
+	}()
+	// Once new connections are refused Shutdown is under way; it must
+	// still be waiting for the request, which must not have ended.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := fresh.Get(s.HTTPURL + "/no-such-route") // answered without a function
+		if err != nil {
+			break
+		}
+		resp.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("server still accepts connections after Shutdown began")
+		}
+	}
+	select {
+	case a := <-got:
+		t.Fatalf("request ended before its function finished: %+v", a)
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned with a request in flight: %v", err)
+	default:
+	}
+	close(inv.release)
+	a := <-got
+	if a.err != nil || a.code != 200 || a.body != "finished" {
+		t.Fatalf("drained request: %+v", a)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
