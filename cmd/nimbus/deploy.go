@@ -32,30 +32,26 @@ func newDeployCmd() *cobra.Command {
 			if plan {
 				return runPlan(cmd, planJSON)
 			}
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			svc := p.Service
-			fmt.Fprintf(errw, "Deploying %s to stage %s (%s)\n", svc.Name, svc.Stage, svc.Region)
-			view := newProgressView(errw)
-			opts.Reporter = view
-			start := time.Now()
-			res, err := nimbus.Deploy(ctx, p, opts)
-			view.Close()
-			if err != nil {
-				return deployError(err, p)
-			}
-			if res.Skipped {
-				fmt.Fprintln(out, nimbus.SkipMessage)
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+				svc := p.Service
+				fmt.Fprintf(errw, "Deploying %s to stage %s (%s)\n", svc.Name, svc.Stage, svc.Region)
+				view := newProgressView(errw)
+				opts.Reporter = view
+				start := time.Now()
+				res, err := nimbus.Deploy(ctx, p, opts)
+				view.Close()
+				if err != nil {
+					return deployError(err, p)
+				}
+				if res.Skipped {
+					fmt.Fprintln(out, nimbus.SkipMessage)
+					return nil
+				}
+				fmt.Fprintf(errw, "✔ Service deployed to stack %s (%.0fs)\n\n", res.Stack, time.Since(start).Seconds())
+				printSummary(out, p, res.Outputs)
 				return nil
-			}
-			fmt.Fprintf(errw, "✔ Service deployed to stack %s (%.0fs)\n\n", res.Stack, time.Since(start).Seconds())
-			printSummary(out, p, res.Outputs)
-			return nil
+			})
 		},
 	}
 	f := cmd.Flags()

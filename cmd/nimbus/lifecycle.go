@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -21,26 +22,24 @@ func newDeployListCmd() *cobra.Command {
 		Short: "List the deployments kept in the deployment bucket",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			deps, err := nimbus.ListDeployments(cmd.Context(), p)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			w := cmd.OutOrStdout()
-			if len(deps) == 0 {
-				fmt.Fprintln(w, "No deployments found")
-				return nil
-			}
-			for _, d := range deps {
-				fmt.Fprintf(w, "%s\nTimestamp: %d\nDatetime: %s\nFiles:\n", d.Time.UTC().Format("2006-01-02 15:04:05 UTC"), d.Timestamp, d.Time.UTC().Format(time.RFC3339))
-				for _, f := range d.Files {
-					fmt.Fprintf(w, "  - %s\n", f)
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				deps, err := nimbus.ListDeployments(ctx, p)
+				if err != nil {
+					return &exitError{code: 1, err: err}
 				}
-			}
-			return nil
+				w := cmd.OutOrStdout()
+				if len(deps) == 0 {
+					fmt.Fprintln(w, "No deployments found")
+					return nil
+				}
+				for _, d := range deps {
+					fmt.Fprintf(w, "%s\nTimestamp: %d\nDatetime: %s\nFiles:\n", d.Time.UTC().Format("2006-01-02 15:04:05 UTC"), d.Timestamp, d.Time.UTC().Format(time.RFC3339))
+					for _, f := range d.Files {
+						fmt.Fprintf(w, "  - %s\n", f)
+					}
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -52,32 +51,30 @@ func newRollbackCmd() *cobra.Command {
 		Short: "Roll the stack back to an earlier deployment (-t TIMESTAMP); without -t, list them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			if timestamp == "" {
-				deps, err := nimbus.ListDeployments(cmd.Context(), p)
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				if timestamp == "" {
+					deps, err := nimbus.ListDeployments(ctx, p)
+					if err != nil {
+						return &exitError{code: 1, err: err}
+					}
+					w := cmd.OutOrStdout()
+					fmt.Fprintln(w, "Choose a deployment to roll back to with: nimbus rollback -t <timestamp>")
+					for _, d := range deps {
+						fmt.Fprintf(w, "  %d  %s\n", d.Timestamp, d.Time.UTC().Format(time.RFC3339))
+					}
+					return nil
+				}
+				ctx, cancel := signalContext()
+				defer cancel()
+				view := newProgressView(cmd.ErrOrStderr())
+				d, err := nimbus.Rollback(ctx, p, timestamp, view)
+				view.Close()
 				if err != nil {
-					return &exitError{code: 1, err: err}
+					return deployError(err, p)
 				}
-				w := cmd.OutOrStdout()
-				fmt.Fprintln(w, "Choose a deployment to roll back to with: nimbus rollback -t <timestamp>")
-				for _, d := range deps {
-					fmt.Fprintf(w, "  %d  %s\n", d.Timestamp, d.Time.UTC().Format(time.RFC3339))
-				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Service rolled back to timestamp %d\n", d.Timestamp)
 				return nil
-			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			view := newProgressView(cmd.ErrOrStderr())
-			d, err := nimbus.Rollback(ctx, p, timestamp, view)
-			view.Close()
-			if err != nil {
-				return deployError(err, p)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Service rolled back to timestamp %d\n", d.Timestamp)
-			return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&timestamp, "timestamp", "t", "", "timestamp (ms) or date of the deployment to roll back to")
@@ -90,20 +87,16 @@ func newRemoveCmd() *cobra.Command {
 		Short: "Remove the deployed service: empty the deployment bucket and delete the stack",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			view := newProgressView(cmd.ErrOrStderr())
-			err = nimbus.Remove(ctx, p, view)
-			view.Close()
-			if err != nil {
-				return deployError(err, p)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Service %s has been successfully removed\n", p.Service.Name)
-			return nil
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				view := newProgressView(cmd.ErrOrStderr())
+				err := nimbus.Remove(ctx, p, view)
+				view.Close()
+				if err != nil {
+					return deployError(err, p)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Service %s has been successfully removed\n", p.Service.Name)
+				return nil
+			})
 		},
 	}
 }
@@ -114,24 +107,22 @@ func newInfoCmd() *cobra.Command {
 		Short: "Show the deployed service: endpoints, functions, layers and stack outputs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			info, err := nimbus.Info(cmd.Context(), p)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			w := cmd.OutOrStdout()
-			printSummary(w, p, info.Outputs)
-			fmt.Fprintf(w, "status: %s\n", info.Status)
-			if globals.verbose {
-				fmt.Fprintln(w, "resources:")
-				for _, r := range info.Resources {
-					fmt.Fprintf(w, "  %s (%s): %s %s\n", r.LogicalID, r.Type, r.PhysicalID, r.Status)
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				info, err := nimbus.Info(ctx, p)
+				if err != nil {
+					return &exitError{code: 1, err: err}
 				}
-			}
-			return nil
+				w := cmd.OutOrStdout()
+				printSummary(w, p, info.Outputs)
+				fmt.Fprintf(w, "status: %s\n", info.Status)
+				if globals.verbose {
+					fmt.Fprintln(w, "resources:")
+					for _, r := range info.Resources {
+						fmt.Fprintf(w, "  %s (%s): %s %s\n", r.LogicalID, r.Type, r.PhysicalID, r.Status)
+					}
+				}
+				return nil
+			})
 		},
 	}
 	return cmd

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,30 +36,26 @@ func newPlanCmd() *cobra.Command {
 }
 
 func runPlan(cmd *cobra.Command, asJSON bool) error {
-	p, err := loadProject(cmd)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	plan, err := nimbus.MakePlan(ctx, p, nimbus.PackageOptions{})
-	if err != nil {
-		return &exitError{code: 1, err: err, sources: p.Sources}
-	}
-	out := cmd.OutOrStdout()
-	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(plan); err != nil {
-			return err
+	return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+		plan, err := nimbus.MakePlan(ctx, p, nimbus.PackageOptions{})
+		if err != nil {
+			return &exitError{code: 1, err: err, sources: p.Sources}
 		}
-	} else {
-		renderPlan(out, plan)
-	}
-	if plan.HasChanges() {
-		return &exitError{code: planExitChanges}
-	}
-	return nil
+		out := cmd.OutOrStdout()
+		if asJSON {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(plan); err != nil {
+				return err
+			}
+		} else {
+			renderPlan(out, plan)
+		}
+		if plan.HasChanges() {
+			return &exitError{code: planExitChanges}
+		}
+		return nil
+	})
 }
 
 func renderPlan(w io.Writer, plan *nimbus.Plan) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -25,31 +26,27 @@ func newDeployFunctionCmd() *cobra.Command {
 		Short: "Update one function's code and configuration, without a stack update",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			res, err := nimbus.DeployFunction(ctx, p, function)
-			if err != nil {
-				return &exitError{code: 1, err: err, sources: p.Sources}
-			}
-			w := cmd.OutOrStdout()
-			switch {
-			case !res.CodeChanged && !res.ConfigChanged:
-				fmt.Fprintf(w, "Code and configuration not changed. Skipping function %s.\n", function)
-			default:
-				var what []string
-				if res.CodeChanged {
-					what = append(what, "code")
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				res, err := nimbus.DeployFunction(ctx, p, function)
+				if err != nil {
+					return &exitError{code: 1, err: err, sources: p.Sources}
 				}
-				if res.ConfigChanged {
-					what = append(what, "configuration")
+				w := cmd.OutOrStdout()
+				switch {
+				case !res.CodeChanged && !res.ConfigChanged:
+					fmt.Fprintf(w, "Code and configuration not changed. Skipping function %s.\n", function)
+				default:
+					var what []string
+					if res.CodeChanged {
+						what = append(what, "code")
+					}
+					if res.ConfigChanged {
+						what = append(what, "configuration")
+					}
+					fmt.Fprintf(w, "Function %s deployed (%s updated)\n", function, strings.Join(what, " and "))
 				}
-				fmt.Fprintf(w, "Function %s deployed (%s updated)\n", function, strings.Join(what, " and "))
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&function, "function", "f", "", "name of the function (its key under functions:)")
@@ -58,38 +55,36 @@ func newDeployFunctionCmd() *cobra.Command {
 
 // runRemoteInvoke is `invoke -f NAME`: call the deployed function.
 func runRemoteInvoke(cmd *cobra.Command, flags *invokeFlags, withLog bool) error {
-	p, err := loadProject(cmd)
-	if err != nil {
-		return err
-	}
-	payload, err := flags.event(cmd, p.Service.Dir)
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	clientContext, err := flags.clientContext(p.Service.Dir)
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	res, err := nimbus.Invoke(cmd.Context(), p, flags.function, payload, clientContext, withLog)
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	out := cmd.OutOrStdout()
-	var pretty any
-	if json.Unmarshal(res.Payload, &pretty) == nil {
-		b, _ := json.MarshalIndent(pretty, "", "    ")
-		fmt.Fprintln(out, string(b))
-	} else if len(res.Payload) > 0 {
-		fmt.Fprintln(out, string(res.Payload))
-	}
-	if res.Log != "" {
-		fmt.Fprintln(cmd.ErrOrStderr(), "--------------------------------------------------------------------")
-		fmt.Fprint(cmd.ErrOrStderr(), res.Log)
-	}
-	if res.FunctionError != "" {
-		return &exitError{code: 1}
-	}
-	return nil
+	return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+		payload, err := flags.event(cmd, p.Service.Dir)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		clientContext, err := flags.clientContext(p.Service.Dir)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		res, err := nimbus.Invoke(ctx, p, flags.function, payload, clientContext, withLog)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		out := cmd.OutOrStdout()
+		var pretty any
+		if json.Unmarshal(res.Payload, &pretty) == nil {
+			b, _ := json.MarshalIndent(pretty, "", "    ")
+			fmt.Fprintln(out, string(b))
+		} else if len(res.Payload) > 0 {
+			fmt.Fprintln(out, string(res.Payload))
+		}
+		if res.Log != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "--------------------------------------------------------------------")
+			fmt.Fprint(cmd.ErrOrStderr(), res.Log)
+		}
+		if res.FunctionError != "" {
+			return &exitError{code: 1}
+		}
+		return nil
+	})
 }
 
 func newLogsCmd() *cobra.Command {
@@ -101,28 +96,27 @@ func newLogsCmd() *cobra.Command {
 		Short: "Show a deployed function's logs (--tail to follow)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			opts := nimbus.LogsOptions{Filter: filter, Tail: tail, Interval: interval}
-			if startTime != "" {
-				if opts.Start, err = parseStartTime(startTime, time.Now()); err != nil {
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				opts := nimbus.LogsOptions{Filter: filter, Tail: tail, Interval: interval}
+				if startTime != "" {
+					var err error
+					if opts.Start, err = parseStartTime(startTime, time.Now()); err != nil {
+						return &exitError{code: 1, err: err}
+					}
+				} else if !tail {
+					opts.Start = time.Now().Add(-10 * time.Minute) // v3's default window
+				}
+				ctx, cancel := signalContext()
+				defer cancel()
+				w := cmd.OutOrStdout()
+				err := nimbus.Logs(ctx, p, function, opts, func(e nimbus.LogEvent) {
+					fmt.Fprintf(w, "%s\t%s\n", e.Time.Format("2006-01-02 15:04:05.000 (-07:00)"), strings.TrimRight(e.Message, "\n"))
+				})
+				if err != nil {
 					return &exitError{code: 1, err: err}
 				}
-			} else if !tail {
-				opts.Start = time.Now().Add(-10 * time.Minute) // v3's default window
-			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			w := cmd.OutOrStdout()
-			err = nimbus.Logs(ctx, p, function, opts, func(e nimbus.LogEvent) {
-				fmt.Fprintf(w, "%s\t%s\n", e.Time.Format("2006-01-02 15:04:05.000 (-07:00)"), strings.TrimRight(e.Message, "\n"))
+				return nil
 			})
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -159,35 +153,34 @@ func newMetricsCmd() *cobra.Command {
 		Short: "Show invocations, errors, throttles and duration from CloudWatch",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			start, end := now.Add(-24*time.Hour), now
-			if startTime != "" {
-				if start, err = parseStartTime(startTime, now); err != nil {
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				now := time.Now()
+				start, end := now.Add(-24*time.Hour), now
+				var err error
+				if startTime != "" {
+					if start, err = parseStartTime(startTime, now); err != nil {
+						return &exitError{code: 1, err: err}
+					}
+				}
+				if endTime != "" {
+					if end, err = parseStartTime(endTime, now); err != nil {
+						return &exitError{code: 1, err: err}
+					}
+				}
+				ms, err := nimbus.Metrics(ctx, p, function, start, end)
+				if err != nil {
 					return &exitError{code: 1, err: err}
 				}
-			}
-			if endTime != "" {
-				if end, err = parseStartTime(endTime, now); err != nil {
-					return &exitError{code: 1, err: err}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "%s - %s\n\n", start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+				for _, m := range ms {
+					fmt.Fprintf(w, "%s\n  Invocations: %.0f\n  Errors: %.0f\n  Throttles: %.0f\n", m.Function, m.Invocations, m.Errors, m.Throttles)
+					if m.HasDurations {
+						fmt.Fprintf(w, "  Duration (avg): %.0fms\n", m.AverageDurationMs)
+					}
 				}
-			}
-			ms, err := nimbus.Metrics(cmd.Context(), p, function, start, end)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s - %s\n\n", start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
-			for _, m := range ms {
-				fmt.Fprintf(w, "%s\n  Invocations: %.0f\n  Errors: %.0f\n  Throttles: %.0f\n", m.Function, m.Invocations, m.Errors, m.Throttles)
-				if m.HasDurations {
-					fmt.Fprintf(w, "  Duration (avg): %.0fms\n", m.AverageDurationMs)
-				}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -206,36 +199,32 @@ func newDriftCmd() *cobra.Command {
 			"compare each function's live configuration through the Lambda API with the deployed template.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := loadProject(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := signalContext()
-			defer cancel()
-			rep, err := nimbus.Drift(ctx, p)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			w := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				enc.Encode(rep)
-			} else if len(rep.Resources) == 0 {
-				fmt.Fprintf(w, "No drift: stack %s matches its resources (checked by %s).\n", rep.Stack, rep.Method)
-			} else {
-				fmt.Fprintf(w, "Drift in stack %s (checked by %s):\n", rep.Stack, rep.Method)
-				for _, r := range rep.Resources {
-					fmt.Fprintf(w, "  %s %s (%s)\n", r.Status, r.LogicalID, r.Type)
-					for _, d := range r.Differences {
-						fmt.Fprintf(w, "      %s\n", d)
+			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				rep, err := nimbus.Drift(ctx, p)
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				w := cmd.OutOrStdout()
+				if asJSON {
+					enc := json.NewEncoder(w)
+					enc.SetIndent("", "  ")
+					enc.Encode(rep)
+				} else if len(rep.Resources) == 0 {
+					fmt.Fprintf(w, "No drift: stack %s matches its resources (checked by %s).\n", rep.Stack, rep.Method)
+				} else {
+					fmt.Fprintf(w, "Drift in stack %s (checked by %s):\n", rep.Stack, rep.Method)
+					for _, r := range rep.Resources {
+						fmt.Fprintf(w, "  %s %s (%s)\n", r.Status, r.LogicalID, r.Type)
+						for _, d := range r.Differences {
+							fmt.Fprintf(w, "      %s\n", d)
+						}
 					}
 				}
-			}
-			if len(rep.Resources) > 0 {
-				return &exitError{code: 2}
-			}
-			return nil
+				if len(rep.Resources) > 0 {
+					return &exitError{code: 2}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")

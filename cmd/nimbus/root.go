@@ -86,6 +86,19 @@ func loadProject(cmd *cobra.Command) (*nimbus.Project, error) {
 	return p, nil
 }
 
+// withProject is the prologue of every command that works on a service:
+// load it (rendering diagnostics), then run fn with a context cancelled on
+// Ctrl-C.
+func withProject(cmd *cobra.Command, fn func(ctx context.Context, p *nimbus.Project) error) error {
+	p, err := loadProject(cmd)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	return fn(ctx, p)
+}
+
 // signalContext is cancelled on Ctrl-C or SIGTERM, so long operations stop
 // at a consistent point.
 func signalContext() (context.Context, context.CancelFunc) {

@@ -4,12 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/nimbusfw/nimbus/internal/packaging"
 )
 
 // Bundle is one packaged deployment: what to upload and how to update the
@@ -64,19 +64,6 @@ func (b *Bundle) ServicePrefix() string {
 func sha256Base64(data []byte) string {
 	sum := sha256.Sum256(data)
 	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
 }
 
 // NormalizedTemplateHash hashes the template the way v3's change check
@@ -167,7 +154,7 @@ func (b *Bundle) LocalHashes() ([]string, error) {
 			continue
 		}
 		seen[a] = true
-		h, err := fileSHA256(a)
+		h, err := packaging.FileSHA256(a)
 		if err != nil {
 			return nil, err
 		}

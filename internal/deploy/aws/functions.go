@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nimbusfw/nimbus/internal/packaging"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -49,7 +51,7 @@ func DeployFunction(ctx context.Context, c *Clients, u FunctionUpdate) (*Functio
 		return nil, fmt.Errorf("function %s is not deployed: run nimbus deploy first (%w)", u.Name, CredentialsError(err))
 	}
 	res := &FunctionUpdateResult{}
-	local, err := fileSHA256(u.Artifact)
+	local, err := packaging.FileSHA256(u.Artifact)
 	if err != nil {
 		return nil, err
 	}

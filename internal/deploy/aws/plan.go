@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nimbusfw/nimbus/internal/packaging"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
@@ -231,7 +233,7 @@ func codeChanges(ctx context.Context, l Lambda, functions []FunctionArtifact) ([
 		if f.Artifact == "" || strings.Contains(f.Artifact, "://") {
 			return nil
 		}
-		local, err := fileSHA256(f.Artifact)
+		local, err := packaging.FileSHA256(f.Artifact)
 		if err != nil {
 			return err
 		}

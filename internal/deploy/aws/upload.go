@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nimbusfw/nimbus/internal/packaging"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -37,7 +39,7 @@ func upload(ctx context.Context, c S3, b *Bundle, bucket string, concurrency int
 			continue
 		}
 		seenPath[a] = true
-		h, err := fileSHA256(a)
+		h, err := packaging.FileSHA256(a)
 		if err != nil {
 			return err
 		}
