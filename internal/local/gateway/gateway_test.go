@@ -19,6 +19,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
@@ -638,5 +642,32 @@ func TestIntegrationTimeoutCapsLongFunctions(t *testing.T) {
 	defer srv.Close()
 	if resp, body := do(t, "GET", srv.URL+"/dev/a", "", nil); resp.StatusCode != 504 || body != `{"message":"Endpoint request timed out"}` {
 		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}
+
+func TestLambdaInvokeAPIWithGoSDK(t *testing.T) {
+	inv := &fakeInvoker{handlers: map[string]func([]byte) (*local.Result, error){
+		"echo": func(p []byte) (*local.Result, error) { return &local.Result{Payload: p}, nil },
+		"fail": func(p []byte) (*local.Result, error) {
+			return &local.Result{Payload: []byte(`{"errorMessage":"boom","errorType":"Error"}`), FunctionError: "Unhandled"}, nil
+		},
+	}}
+	srv := httptest.NewServer(&LambdaAPI{Invoker: inv, Functions: map[string]string{"svc-dev-echo": "echo", "fail": "fail"}})
+	defer srv.Close()
+	c := lambda.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("x", "y", ""), BaseEndpoint: aws.String(srv.URL)})
+	out, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("svc-dev-echo"), Payload: []byte(`{"n":1}`)})
+	if err != nil || out.StatusCode != 200 || string(out.Payload) != `{"n":1}` || out.FunctionError != nil {
+		t.Fatalf("%v %+v", err, out)
+	}
+	out, err = c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("fail")})
+	if err != nil || out.FunctionError == nil || *out.FunctionError != "Unhandled" {
+		t.Fatalf("%v %+v", err, out)
+	}
+	out, err = c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("svc-dev-echo"), InvocationType: lambdatypes.InvocationTypeEvent, Payload: []byte(`{}`)})
+	if err != nil || out.StatusCode != 202 {
+		t.Fatalf("event: %v %+v", err, out)
+	}
+	if _, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("missing")}); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+		t.Fatalf("missing: %v", err)
 	}
 }
