@@ -17,6 +17,7 @@ import (
 )
 
 func TestPythonHandlers(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "python3")
 	yml := `service: pysvc
 provider:
@@ -99,6 +100,7 @@ func goEchoDir(t testing.TB) string {
 }
 
 func TestGoHandlerBuiltFromSource(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "go")
 	yml := `service: gosvc
 provider:
@@ -141,6 +143,7 @@ exports.handler = async (event) => {
 `
 
 func TestTimeoutKillsInstance(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: t
 provider: {name: aws, runtime: nodejs20.x}
@@ -166,6 +169,7 @@ functions:
 }
 
 func TestCrashedInstanceIsReplaced(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: t
 provider: {name: aws, runtime: nodejs20.x}
@@ -187,6 +191,7 @@ functions:
 }
 
 func TestReservedConcurrencyThrottles(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: t
 provider: {name: aws, runtime: nodejs20.x}
@@ -220,6 +225,7 @@ functions:
 }
 
 func TestDefaultCapQueues(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: t
 provider: {name: aws, runtime: nodejs20.x}
@@ -249,6 +255,7 @@ functions:
 }
 
 func TestHotReloadNode(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: t
 provider: {name: aws, runtime: nodejs20.x}
@@ -289,6 +296,7 @@ functions:
 }
 
 func TestHotReloadWatchesFiles(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: t
 provider: {name: aws, runtime: nodejs20.x}
@@ -311,6 +319,7 @@ functions:
 }
 
 func TestHotReloadRebuildsGo(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "go")
 	dir := t.TempDir()
 	// A stdlib-only Runtime API client keeps this module free of
@@ -381,6 +390,7 @@ functions:
 }
 
 func TestEnvironment(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: envsvc
 provider:
@@ -460,6 +470,7 @@ functions:
 }
 
 func TestUserCredentialsPassThrough(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: c
 provider: {name: aws, runtime: nodejs20.x}
@@ -478,6 +489,7 @@ functions:
 }
 
 func TestIdleInstancesAreReaped(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: t
 provider: {name: aws, runtime: nodejs20.x}
@@ -498,6 +510,7 @@ functions:
 }
 
 func TestUnsupportedAndUnknown(t *testing.T) {
+	t.Parallel()
 	yml := `service: t
 provider: {name: aws, runtime: java17}
 functions:
@@ -517,6 +530,7 @@ functions:
 }
 
 func TestInvokeByDeployedName(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: named
 provider: {name: aws, runtime: nodejs20.x}
@@ -530,6 +544,7 @@ functions:
 }
 
 func TestContextCancelStopsInvocation(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	yml := `service: t
 provider: {name: aws, runtime: nodejs20.x}
@@ -551,6 +566,7 @@ functions:
 }
 
 func TestLambdaVCPUs(t *testing.T) {
+	t.Parallel()
 	for mem, want := range map[int]int{128: 1, 1024: 1, 1769: 1, 3538: 2, 10240: 5} {
 		if want > runtime.NumCPU() {
 			want = runtime.NumCPU()
@@ -578,6 +594,7 @@ done
 `
 
 func TestShellBootstrapAndProcessGroupKill(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "curl")
 	requireTool(t, "pgrep")
 	yml := `service: sh

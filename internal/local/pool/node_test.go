@@ -70,6 +70,7 @@ throw new Error('cannot start');
 }
 
 func TestNodeHandlers(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	log := &syncBuffer{}
 	p, _ := startPool(t, nodeService, nodeFiles, Options{Log: log})
@@ -124,6 +125,7 @@ func TestNodeHandlers(t *testing.T) {
 }
 
 func TestNodeErrors(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "node")
 	p, _ := startPool(t, nodeService, nodeFiles, Options{})
 
