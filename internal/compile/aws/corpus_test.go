@@ -258,7 +258,7 @@ func compareService(scratch, root, name string, known []knownDifference) (*packa
 	var diffs []string
 	diffs = append(diffs, diffJSON("template", normalize(expTmpl), normalize(got.template))...)
 	diffs = append(diffs, diffJSON("state", stateEssentials(expState), stateEssentials(got.state))...)
-	diffs = append(diffs, diffJSON("artifacts", artifactNames(expState), zipNames(got.files))...)
+	diffs = append(diffs, diffJSON("artifacts", artifactNames(expState, expTmpl), zipNames(got.files))...)
 	var out []string
 	for _, d := range diffs {
 		if !isKnown(d, known) {
@@ -363,8 +363,9 @@ func stateEssentials(st map[string]any) any {
 }
 
 // artifactNames lists the zip files v3's package directory held: the
-// service zip and each function's and layer's own zip, as named in state.
-func artifactNames(st map[string]any) any {
+// service zip and each function's and layer's own zip, as named in state,
+// and custom-resources.zip when the template deploys it.
+func artifactNames(st, tmpl map[string]any) any {
 	set := map[string]bool{}
 	svc, _ := st["service"].(map[string]any)
 	add := func(p any) {
@@ -374,6 +375,15 @@ func artifactNames(st map[string]any) any {
 		}
 	}
 	add(svc["artifact"])
+	if res, ok := tmpl["Resources"].(map[string]any); ok {
+		for _, r := range res {
+			props, _ := r.(map[string]any)["Properties"].(map[string]any)
+			code, _ := props["Code"].(map[string]any)
+			if key, ok := code["S3Key"].(string); ok && strings.HasSuffix(key, "/custom-resources.zip") {
+				set["custom-resources.zip"] = true
+			}
+		}
+	}
 	for _, group := range []string{"functions", "layers"} {
 		if m, ok := svc[group].(map[string]any); ok {
 			for _, f := range m {
