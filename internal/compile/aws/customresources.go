@@ -26,7 +26,12 @@ const (
 	CustomResourceAPIGatewayCWRole CustomResourceKind = "apiGatewayCloudWatchRole"
 )
 
-// The handler Lambdas' settings, as v3 deploys them.
+// The handler Lambdas' settings, as v3 deploys them. Known problem: v3
+// 3.40's nodejs18.x can no longer be created (2026-06-01) or updated
+// (2026-07-01) on Lambda, and the handler code changes on every deploy, so
+// real deploys using these handlers fail until this moves to nodejs24.x
+// (our handlers run on it unchanged). That switch also changes the API
+// goldens that use the CloudWatch-role handler (http-logs, websocket-logs).
 const (
 	customResourceFunctionMemory    = 1024
 	customResourceFunctionTimeout   = 180
