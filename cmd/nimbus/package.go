@@ -14,6 +14,7 @@ func init() { commands = append(commands, newPackageCmd) }
 
 func newPackageCmd() *cobra.Command {
 	var outDir string
+	var minify bool
 	cmd := &cobra.Command{
 		Use:   "package",
 		Short: "Build the deployment artifacts and CloudFormation templates into .serverless/",
@@ -31,7 +32,7 @@ func newPackageCmd() *cobra.Command {
 			}
 			svc := p.Service
 			fmt.Fprintf(cmd.ErrOrStderr(), "Packaging %s for stage %s (%s)\n", svc.Name, svc.Stage, svc.Region)
-			res, err := nimbus.Package(ctx, p, nimbus.PackageOptions{OutDir: outDir})
+			res, err := nimbus.Package(ctx, p, nimbus.PackageOptions{OutDir: outDir, MinifyTemplate: minify})
 			if err != nil {
 				return &exitError{code: 1, err: err, sources: p.Sources}
 			}
@@ -47,5 +48,6 @@ func newPackageCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&outDir, "package", "p", "", "directory to write the package to (default .serverless)")
+	cmd.Flags().BoolVar(&minify, "minify-template", false, "write the update-stack template without indentation")
 	return cmd
 }

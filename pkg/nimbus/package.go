@@ -27,6 +27,9 @@ type PackageOptions struct {
 	// Now stamps the deployment's artifact directory and instance ID;
 	// zero means the current time.
 	Now time.Time
+	// MinifyTemplate writes the update-stack template without indentation
+	// (v3's --minify-template).
+	MinifyTemplate bool
 }
 
 // PackageResult is what Package wrote.
@@ -150,7 +153,15 @@ func Package(ctx context.Context, p *Project, opts PackageOptions) (*PackageResu
 			return nil, err
 		}
 	}
-	if err := writeJSONFile(filepath.Join(tmp, UpdateStackTemplateFile), res.Template); err != nil {
+	if opts.MinifyTemplate {
+		data, err := cfn.MarshalCompact(res.Template)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, UpdateStackTemplateFile), data, 0o644); err != nil {
+			return nil, err
+		}
+	} else if err := writeJSONFile(filepath.Join(tmp, UpdateStackTemplateFile), res.Template); err != nil {
 		return nil, err
 	}
 	if err := writeJSONFile(filepath.Join(tmp, StateFile), state); err != nil {
