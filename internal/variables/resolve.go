@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
@@ -80,8 +81,9 @@ type resolver struct {
 	root  *config.Node
 	props map[string]*prop
 	order []*prop
-	// under counts the unresolved properties below each key prefix, so
-	// "is anything under custom still pending?" needs no scan.
+	// under counts the properties below each key prefix that are not done
+	// (pending, blocked or failed), so "is anything under custom still
+	// unresolved?" needs no scan.
 	under map[string]int
 	stack []*prop
 
@@ -230,7 +232,9 @@ func (r *resolver) markSettled(p *prop, st propState) {
 		return
 	}
 	p.state = st
-	if st == stateDone || st == stateFailed {
+	// A failed property still counts as "under" its parents: reading a
+	// parent object must meet its error rather than its raw variable.
+	if st == stateDone {
 		r.adjustUnder(p, -1)
 	}
 }
@@ -672,10 +676,22 @@ func (r *resolver) propsUnder(keys []string) []*prop {
 	return out
 }
 
+// child is JavaScript's value[k] on a config value: map keys, list indexes
+// and length, and (as v3 allows) the characters and length of a string.
 func child(n *config.Node, k string) *config.Node {
 	switch n.Kind {
 	case config.Map:
 		return n.Get(k)
+	case config.String:
+		units := utf16.Encode([]rune(n.Value.(string)))
+		if k == "length" {
+			return config.NewInt(int64(len(units)), n.Pos)
+		}
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i >= len(units) || strconv.Itoa(i) != k {
+			return nil
+		}
+		return config.NewString(string(utf16.Decode(units[i:i+1])), n.Pos)
 	case config.Seq:
 		if k == "length" {
 			return config.NewInt(int64(len(n.Items)), n.Pos)
