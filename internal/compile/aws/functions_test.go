@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func compileServiceYAML(t *testing.T, yml string) (*Result, diag.Diagnostics) {
 }
 
 // loadServiceYAML resolves a service given as YAML text (stage dev, us-east-1).
-func loadServiceYAML(t *testing.T, yml string) *service.Service {
+func loadServiceYAML(t testing.TB, yml string) *service.Service {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "serverless.yml")
@@ -145,5 +146,22 @@ functions:
 	}
 	if res.Template.Resource("ALogGroup") == nil {
 		t.Error("log groups must exist even without the default role")
+	}
+}
+
+// BenchmarkCompile300Functions compiles a 300-function service with an
+// httpApi route each (the size bench/package.sh times end to end).
+func BenchmarkCompile300Functions(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("service: big\nprovider:\n  name: aws\n  runtime: nodejs18.x\npackage:\n  individually: true\nfunctions:\n")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&sb, "  fn%d:\n    handler: src/fn%d/index.handler\n    events:\n      - httpApi: GET /fn%d\n", i, i, i)
+	}
+	svc := loadServiceYAML(b, sb.String())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, ds := CompileService(Input{Service: svc, ArtifactDirectoryName: "serverless/big/dev/1-2"}); ds.HasErrors() {
+			b.Fatal(ds.Err())
+		}
 	}
 }
