@@ -2,6 +2,7 @@ package nimbus
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,4 +118,16 @@ exports.slow = () => new Promise((r) => setTimeout(r, 30000));
 		!strings.Contains(err.Error(), `Function "nope" doesn't exist in this Service`) {
 		t.Errorf("unknown: %v", err)
 	}
+}
+
+func FuzzPrettyJSON(f *testing.F) {
+	f.Add([]byte(`{"statusCode":200,"headers":{"Content-Type":"application/json"},"body":"{\"a\":1}"}`))
+	f.Add([]byte(`[1,2]`))
+	f.Add([]byte(`{"body":"x"}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		out := PrettyJSON(payload)
+		if json.Valid(payload) && !json.Valid(out) {
+			t.Fatalf("valid input %q became invalid output %q", payload, out)
+		}
+	})
 }
