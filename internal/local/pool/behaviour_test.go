@@ -38,9 +38,14 @@ functions:
 		"app/__init__.py": "",
 		"app/raising.py":  "raise RuntimeError('config missing')\n",
 		"app/main.py": `
+import logging
 import os
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
 def handler(event, context):
     print("python got", event["say"])
+    logger.info("logged %s", event["say"])
     return {
         "said": event["say"],
         "requestId": context.aws_request_id,
@@ -63,7 +68,8 @@ def fails(event, context):
 		got["remainingPositive"] != true || got["cwdIsTaskRoot"] != true {
 		t.Errorf("python result: %s", res.Payload)
 	}
-	if !contains(string(res.Logs), "python got hey") {
+	if !contains(string(res.Logs), "python got hey") || !contains(string(res.Logs), "\t"+res.RequestID+"\tlogged hey") ||
+		!contains(string(res.Logs), "[INFO]\t") {
 		t.Errorf("logs: %q", res.Logs)
 	}
 

@@ -5,6 +5,7 @@
 import http.client
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -106,7 +107,30 @@ class _RuntimeError(Exception):
         self.error_type = error_type
 
 
+_current_request_id = None
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        record.aws_request_id = _current_request_id or ""
+        return True
+
+
+def _setup_logging():
+    # Lambda installs a root handler in this format, so the common
+    # `logger.setLevel(logging.INFO); logger.info(...)` pattern prints.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+        "%Y-%m-%dT%H:%M:%S"))
+    handler.formatter.converter = time.gmtime
+    handler.addFilter(_RequestIdFilter())
+    logging.getLogger().addHandler(handler)
+
+
 def main():
+    global _current_request_id
+    _setup_logging()
     try:
         handler = _load_handler()
     except _RuntimeError as e:
@@ -122,6 +146,7 @@ def main():
         if status != 200:
             sys.exit(1)
         request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
+        _current_request_id = request_id
         trace = headers.get("Lambda-Runtime-Trace-Id")
         if trace:
             os.environ["_X_AMZN_TRACE_ID"] = trace
