@@ -633,3 +633,38 @@ functions:
 		return exec.Command("pgrep", "-f", "sleep 31.4159").Run() != nil
 	})
 }
+
+func TestServiceLayersAreVisible(t *testing.T) {
+	requireTool(t, "node")
+	yml := `service: layered
+provider: {name: aws, runtime: nodejs20.x}
+layers:
+  tools:
+    path: layers/tools
+functions:
+  f:
+    handler: h.handler
+    layers:
+      - {Ref: ToolsLambdaLayer}
+      - arn:aws:lambda:us-east-1:123456789012:layer:elsewhere:3
+`
+	files := map[string]string{
+		"h.js": `const { execFileSync } = require('child_process');
+exports.handler = async () => ({ lib: require('greetlib').greet(), bin: execFileSync('greet').toString().trim() });`,
+		"layers/tools/nodejs/node_modules/greetlib/index.js": `exports.greet = () => 'from layer module';`,
+	}
+	log := &syncBuffer{}
+	p, dir := startPool(t, yml, files, Options{Log: log})
+	os.MkdirAll(filepath.Join(dir, "layers/tools/bin"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "layers/tools/bin/greet"), []byte("#!/bin/sh\necho from layer bin\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, p, "f", `{}`)
+	got := decode(t, res.Payload)
+	if got["lib"] != "from layer module" || got["bin"] != "from layer bin" {
+		t.Errorf("layer contents not visible: %s", res.Payload)
+	}
+	if !contains(log.String(), "layer arn:aws:lambda:us-east-1:123456789012:layer:elsewhere:3 is not part of this service") {
+		t.Errorf("foreign layer not reported:\n%s", log.String())
+	}
+}

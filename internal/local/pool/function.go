@@ -144,6 +144,9 @@ func (f *function) resolve(ctx context.Context) (*runtimes.Launch, uint64, error
 	if err != nil {
 		return nil, 0, err
 	}
+	for _, note := range launch.Notes {
+		f.p.log.line(f.prefix, note)
+	}
 	f.mu.Lock()
 	f.launch = launch
 	gen = f.generation

@@ -58,6 +58,9 @@ type Launch struct {
 	GoPackage string
 	// CodeRoot is the directory whose changes make instances stale.
 	CodeRoot string
+	// Notes are things the user should know about this launch (e.g. a
+	// layer that is not available locally).
+	Notes []string
 }
 
 // UnsupportedError reports a runtime Nimbus cannot run locally.
@@ -142,6 +145,9 @@ func (r *Resolver) Resolve(ctx context.Context, svc *service.Service, fn *servic
 			return nil, err
 		}
 	}
+	env, notes := layerEnv(svc, fn, os.Getenv("PATH"))
+	l.Env = append(l.Env, env...)
+	l.Notes = append(l.Notes, notes...)
 	return l, nil
 }
 
