@@ -13,10 +13,14 @@ import (
 // param, sls:instanceId, the AWS sources and plugin sources exist; the ones
 // configuring AWS access come before the AWS sources. A property there that
 // needs such a source fails in v3 as "not accessible", so it fails here too.
-var earlyProperties = []struct {
+var earlyProperties []earlyProperty
+
+// earlyProperty is a property v3 reads early and the sources it cannot use
+// then (builtin says whether the source is one of ours or a plugin's).
+type earlyProperty struct {
 	keys        []string
 	unavailable func(source string, builtin bool) bool
-}{}
+}
 
 func init() {
 	beforeInstance := func(source string, builtin bool) bool {
@@ -35,16 +39,10 @@ func init() {
 	}
 	for _, p := range []string{"provider.name", "provider.stage", "useDotenv", "disabledDeprecations",
 		"deprecationNotificationMode", "plugins", "package.path", "frameworkVersion", "app", "org", "dashboard", "service"} {
-		earlyProperties = append(earlyProperties, struct {
-			keys        []string
-			unavailable func(string, bool) bool
-		}{strings.Split(p, "."), beforeInstance})
+		earlyProperties = append(earlyProperties, earlyProperty{strings.Split(p, "."), beforeInstance})
 	}
 	for _, p := range []string{"provider.credentials", "provider.deploymentBucket.serverSideEncryption", "provider.profile", "provider.region"} {
-		earlyProperties = append(earlyProperties, struct {
-			keys        []string
-			unavailable func(string, bool) bool
-		}{strings.Split(p, "."), beforeAWS})
+		earlyProperties = append(earlyProperties, earlyProperty{strings.Split(p, "."), beforeAWS})
 	}
 }
 
