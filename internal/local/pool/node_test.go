@@ -30,6 +30,8 @@ functions:
     handler: handlers/cjs.nope
   nested:
     handler: handlers/cjs.nested.deep
+  typescript:
+    handler: src/app.handler
 `
 
 var nodeFiles = map[string]string{
@@ -64,6 +66,7 @@ export const handler = async (event) => ({ said: event.say, style: 'esm' });
 	"modpkg/index.js": `
 export async function handler(event) { return { said: event.say, style: 'type-module' }; }
 `,
+	"src/app.ts": "export const handler = async (): Promise<string> => 'ts';\n",
 	"handlers/broken.js": `
 throw new Error('cannot start');
 `,
@@ -154,6 +157,13 @@ func TestNodeErrors(t *testing.T) {
 	doc = decode(t, res.Payload)
 	if res.FunctionError != "Unhandled" || doc["errorType"] != "Runtime.HandlerNotFound" {
 		t.Errorf("missing export: %s", res.Payload)
+	}
+
+	res = invoke(t, p, "typescript", `{}`)
+	doc = decode(t, res.Payload)
+	if res.FunctionError != "Unhandled" || doc["errorType"] != "Runtime.ImportModuleError" ||
+		!strings.Contains(doc["errorMessage"].(string), "src/app.ts is TypeScript: compile it to JavaScript first") {
+		t.Errorf("typescript handler: %s", res.Payload)
 	}
 
 	// The instance survives a handled failure and keeps serving.

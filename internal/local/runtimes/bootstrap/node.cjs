@@ -138,7 +138,9 @@ async function loadHandler() {
   const candidates = ['.js', '.mjs', '.cjs'].map((ext) => path.resolve(taskRoot, modulePath + ext));
   const file = candidates.find((f) => fs.existsSync(f));
   if (!file) {
-    throw Object.assign(new Error(`Cannot find module '${modulePath}'`), { name: 'Runtime.ImportModuleError' });
+    const ts = ['.ts', '.mts', '.cts'].map((ext) => modulePath + ext).find((f) => fs.existsSync(path.resolve(taskRoot, f)));
+    const hint = ts ? ` (${ts} is TypeScript: compile it to JavaScript first, as a bundler plugin does before deploying)` : '';
+    throw Object.assign(new Error(`Cannot find module '${modulePath}'${hint}`), { name: 'Runtime.ImportModuleError' });
   }
   let mod;
   if (file.endsWith('.mjs') || (file.endsWith('.js') && isModulePackage(path.dirname(file)))) {
