@@ -12,8 +12,6 @@ import (
 	"github.com/nimbusfw/nimbus/internal/service"
 )
 
-type diagWarning = diag.Diagnostic
-
 // hostPassThrough are host variables an instance needs to find tools and
 // write temporary files; the rest of the host environment stays out, as in
 // Lambda.
@@ -22,7 +20,7 @@ var hostPassThrough = []string{"PATH", "HOME", "TMPDIR", "LANG", "SSL_CERT_FILE"
 // functionEnv computes an instance's environment except the per-instance
 // variables: host basics, provider and function `environment`, Lambda's
 // reserved variables and credentials.
-func (p *Pool) functionEnv(f *service.Function) ([]string, []diagWarning) {
+func (p *Pool) functionEnv(f *service.Function) ([]string, diag.Diagnostics) {
 	env := map[string]string{}
 	get := p.opts.LookupEnv
 	for _, k := range hostPassThrough {

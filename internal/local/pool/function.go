@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/local"
 	"github.com/nimbusfw/nimbus/internal/local/runtimeapi"
 	"github.com/nimbusfw/nimbus/internal/local/runtimes"
@@ -42,7 +43,7 @@ type function struct {
 	closed     bool
 }
 
-func (p *Pool) newFunction(f *service.Function) (*function, []diagWarning) {
+func (p *Pool) newFunction(f *service.Function) (*function, diag.Diagnostics) {
 	fn := &function{
 		p:      p,
 		cfg:    f,
