@@ -90,6 +90,11 @@ func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult,
 	if err != nil {
 		return nil, err
 	}
+	if !res.Skipped {
+		if err := deployaws.UpdateRestAPIStage(ctx, c, p.Service, b.Template, b.StackName, opts.Reporter); err != nil {
+			return nil, fmt.Errorf("stack %s is deployed, but %w", b.StackName, err)
+		}
+	}
 	return &DeployResult{
 		Skipped: res.Skipped, NoStackUpdate: res.NoStackUpdate, Created: res.Created,
 		Stack: b.StackName, Bucket: res.Bucket, ArtifactDirectory: res.ArtifactDirectory,

@@ -15,11 +15,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
 
@@ -76,7 +78,10 @@ type Clients struct {
 	Lambda         Lambda
 	Logs           Logs
 	Metrics        Metrics
-	Region         string
+	// APIGateway and STS serve the post-deploy REST API stage update.
+	APIGateway APIGateway
+	STS        Identity
+	Region     string
 	// Endpoint is AWS_ENDPOINT_URL when set (moto, LocalStack): template
 	// URLs then use the path-style form CloudFormation accepts.
 	Endpoint string
@@ -110,11 +115,13 @@ func NewClients(ctx context.Context, region, profile string) (*Clients, error) {
 				o.UsePathStyle = true
 			}
 		}),
-		Lambda:   lambda.NewFromConfig(cfg),
-		Logs:     cloudwatchlogs.NewFromConfig(cfg),
-		Metrics:  cloudwatch.NewFromConfig(cfg),
-		Region:   cfg.Region,
-		Endpoint: endpoint,
+		Lambda:     lambda.NewFromConfig(cfg),
+		Logs:       cloudwatchlogs.NewFromConfig(cfg),
+		Metrics:    cloudwatch.NewFromConfig(cfg),
+		APIGateway: apigateway.NewFromConfig(cfg),
+		STS:        sts.NewFromConfig(cfg),
+		Region:     cfg.Region,
+		Endpoint:   endpoint,
 	}, nil
 }
 
