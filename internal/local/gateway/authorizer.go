@@ -131,13 +131,16 @@ func (d *decision) requestContext(r *Route) []byte {
 	if r.Kind == HTTPAPI && r.Payload == "2.0" {
 		return append(append([]byte(`{"lambda":`), ctx...), '}')
 	}
-	// REST: the context's keys sit beside principalId.
+	// REST: the context's keys sit beside principalId, and API Gateway
+	// hands numbers and booleans over as strings.
 	b := []byte(`{"principalId":`)
 	b = appendString(b, d.principalID)
-	inner := bytes.TrimSpace(ctx)
-	if len(inner) > 2 {
+	var fields map[string]json.RawMessage
+	json.Unmarshal(ctx, &fields)
+	for k, v := range fields {
 		b = append(b, ',')
-		b = append(b, inner[1:len(inner)-1]...)
+		b = appendKey(b, k)
+		b = appendString(b, rawString(v))
 	}
 	b = append(b, `,"integrationLatency":0}`...)
 	return b

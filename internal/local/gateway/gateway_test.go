@@ -418,7 +418,7 @@ func TestLambdaAuthorizers(t *testing.T) {
 	}
 	var rest events.APIGatewayProxyRequest
 	json.Unmarshal(inv.calls["secret"][0], &rest)
-	if rest.RequestContext.Authorizer["principalId"] != "u1" || rest.RequestContext.Authorizer["role"] != "admin" {
+	if rest.RequestContext.Authorizer["principalId"] != "u1" || rest.RequestContext.Authorizer["role"] != "admin" || rest.RequestContext.Authorizer["n"] != "3" {
 		t.Errorf("REST authorizer context %v", rest.RequestContext.Authorizer)
 	}
 	var v2 events.APIGatewayV2HTTPRequest
