@@ -33,6 +33,9 @@ type instance struct {
 	// readyTime is when the runtime first polled; set by the invocation
 	// that started the instance.
 	readyTime time.Time
+	// rssMB caches the peak memory read at rssAt.
+	rssMB int
+	rssAt time.Time
 
 	exited  chan struct{}
 	waitErr error // set before exited closes
@@ -207,8 +210,23 @@ func (inst *instance) initDuration() time.Duration {
 	return inst.readyTime.Sub(inst.started)
 }
 
-// maxRSSMB is the process's peak resident memory (VmHWM), in MB.
+// rssRefresh bounds how often REPORT lines re-read /proc: the peak only
+// grows, so a value this fresh is what Lambda would report within noise,
+// and busy instances skip a file read per invocation.
+const rssRefresh = 100 * time.Millisecond
+
+// maxRSSMB is the process's peak resident memory (VmHWM), in MB. Only the
+// goroutine running the instance's invocation calls it.
 func (inst *instance) maxRSSMB() int {
+	if now := time.Now(); now.Sub(inst.rssAt) >= rssRefresh {
+		if mb := inst.readMaxRSSMB(); mb > 0 {
+			inst.rssMB, inst.rssAt = mb, now
+		}
+	}
+	return inst.rssMB
+}
+
+func (inst *instance) readMaxRSSMB() int {
 	if inst.cmd == nil || inst.cmd.Process == nil {
 		return 0
 	}
