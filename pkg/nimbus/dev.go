@@ -3,6 +3,7 @@ package nimbus
 import (
 	"context"
 	"io"
+	"path/filepath"
 
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/local/dev"
@@ -38,7 +39,16 @@ type DevSession struct {
 // Gateway emulation, Lambda's Invoke API, schedules, durable queues,
 // topics, buses and hot reload. Stop it with Shutdown.
 func (p *Project) Dev(ctx context.Context, opts DevOptions) (*DevSession, error) {
-	s, err := dev.Start(ctx, p.Service, dev.Options{
+	// `--config examples/x/serverless.yml` runs that service from its own
+	// folder: handlers and .nimbus state are relative to the file, so the
+	// examples run from the repository root.
+	svc := p.Service
+	if d := filepath.Dir(svc.ConfigFile); svc.ConfigFile != "" && d != svc.Dir {
+		moved := *svc
+		moved.Dir = d
+		svc = &moved
+	}
+	s, err := dev.Start(ctx, svc, dev.Options{
 		Host: opts.Host, HTTPPort: opts.HTTPPort, LambdaPort: opts.LambdaPort, AWSPort: opts.AWSPort,
 		NoPrependStage: opts.NoPrependStage, NoAuth: opts.NoAuth, APIKey: opts.APIKey,
 		ClockSpeed: opts.ClockSpeed, NoWatch: opts.NoWatch, MaxConcurrency: opts.MaxConcurrency, Log: opts.Log,
