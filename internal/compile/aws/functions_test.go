@@ -165,3 +165,93 @@ func BenchmarkCompile300Functions(b *testing.B) {
 		}
 	}
 }
+
+// FuzzCompile feeds arbitrary YAML through the model into the compiler,
+// which must report problems as diagnostics and never panic, whatever
+// shape (null, scalar, list) a setting has.
+func FuzzCompile(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/golden/*/serverless.yml")
+	for _, s := range seeds {
+		if data, err := os.ReadFile(s); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("service: s\nprovider: {name: aws}\nlayers:\n  l:\n    path: x\nfunctions:\n  f:\n    handler: h.h\n    layers: [{Ref: LLambdaLayer}]\n"))
+	f.Add([]byte("service: s\nprovider: {name: aws, vpc: x, iam: {role: {statements: 3}}}\nfunctions:\n  f: {handler: h.h, url: {cors: 1}, destinations: {onSuccess: {}}}\nresources: [1, {extensions: {F: 2}}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src := diag.NewSources()
+		root, ds := config.Parse("serverless.yml", data, src)
+		if ds.HasErrors() || root == nil {
+			return
+		}
+		svc := service.New(root, t.TempDir(), "serverless.yml", map[string]string{"stage": "dev", "region": "us-east-1"})
+		CompileService(Input{Service: svc, ArtifactDirectoryName: "serverless/s/dev/1-2"})
+	})
+}
+
+// TestCompileSurvivesAnyShape replaces, one at a time, every value in the
+// core golden services with null, a string and an empty list, and compiles
+// each variant: a setting of an unexpected shape must give diagnostics or
+// be ignored, never a panic.
+func TestCompileSurvivesAnyShape(t *testing.T) {
+	cases, _ := filepath.Glob("testdata/golden/*/serverless.yml")
+	shapes := []func(p diag.Pos) *config.Node{
+		func(p diag.Pos) *config.Node { return config.NewNull(p) },
+		func(p diag.Pos) *config.Node { return config.NewString("x", p) },
+		func(p diag.Pos) *config.Node { return config.NewSeq(p) },
+	}
+	compiled := 0
+	for _, path := range cases {
+		name := filepath.Base(filepath.Dir(path))
+		if !strings.HasPrefix(name, "function") && !strings.HasPrefix(name, "iam") && !strings.HasPrefix(name, "layer") &&
+			!strings.HasPrefix(name, "resources") && !strings.HasPrefix(name, "vpc") {
+			continue
+		}
+		svc := loadServiceYAML(t, mustRead(t, path))
+		var slots []*config.Node
+		config.Walk(svc.Root, nil, func(n *config.Node, _ config.Path) bool {
+			slots = append(slots, n)
+			return true
+		})
+		for i := range slots {
+			for _, shape := range shapes {
+				root := svc.Root.Clone()
+				var target *config.Node
+				j := 0
+				config.Walk(root, nil, func(n *config.Node, _ config.Path) bool {
+					if j == i {
+						target = n
+					}
+					j++
+					return true
+				})
+				if target == nil || target == root {
+					continue
+				}
+				*target = *shape(target.Pos)
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							t.Fatalf("%s: compile panicked with value #%d set to %s: %v", name, i, target.Kind, r)
+						}
+					}()
+					mutated := service.New(root, svc.Dir, svc.ConfigFile, svc.Options)
+					CompileService(Input{Service: mutated, ArtifactDirectoryName: "serverless/x/dev/1-2"})
+					compiled++
+				}()
+			}
+		}
+	}
+	if compiled == 0 {
+		t.Fatal("no variants compiled")
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}

@@ -61,7 +61,7 @@ func compileLayers(c *Context) {
 		}
 		c.Template.Resources[logicalID] = res
 		c.layerKeys[logicalID] = l.Key
-		for _, acct := range raw.Get("allowedAccounts").Items {
+		for _, acct := range raw.Get("allowedAccounts").List() {
 			account := acct.Scalar0()
 			permID := LayerPermissionLogicalID(l.Key, account)
 			perm := map[string]any{"Type": "AWS::Lambda::LayerVersionPermission", "Properties": map[string]any{

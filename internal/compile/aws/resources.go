@@ -89,7 +89,7 @@ func mergeResources(c *Context) {
 // policies replaced; other attributes are refused as v3 refuses them.
 func applyExtensions(c *Context, ext *config.Node) {
 	for _, rp := range ext.Pairs {
-		for _, ap := range rp.Value.Pairs {
+		for _, ap := range rp.Value.Entries() {
 			path := "resources.extensions." + rp.Key + "." + ap.Key
 			r := c.Template.Resource(rp.Key)
 			if r == nil {
