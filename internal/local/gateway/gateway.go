@@ -206,6 +206,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		*bp = payload[:0]
 		g.bufs.Put(bp)
 	}
+	if route.Kind == HTTPAPI {
+		w.Header()["Apigw-Requestid"] = []string{req.requestID}
+	} else {
+		w.Header()["X-Amzn-Requestid"] = []string{req.requestID}
+	}
 	if route.CORS != nil {
 		setCORS(w.Header(), route.CORS, r.Header.Get("Origin"))
 	}

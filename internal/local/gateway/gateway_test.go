@@ -155,6 +155,9 @@ func TestRESTEventDecodesAsAPIGatewayProxyRequest(t *testing.T) {
 	if ev.Body != "" || ev.IsBase64Encoded {
 		t.Errorf("body = %q base64=%v", ev.Body, ev.IsBase64Encoded)
 	}
+	if resp.Header.Get("X-Amzn-Requestid") != rc.RequestID {
+		t.Errorf("X-Amzn-RequestId %q, event requestId %q", resp.Header.Get("X-Amzn-Requestid"), rc.RequestID)
+	}
 }
 
 func TestRESTRouting(t *testing.T) {
