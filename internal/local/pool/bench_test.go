@@ -37,8 +37,8 @@ functions:
 }
 
 func benchInvoke(b *testing.B, yml string, files map[string]string, fn string) {
-	p, _ := startPool(b, yml, files, Options{MaxConcurrency: 8})
-	payload := []byte(`{"say":"benchmark"}`)
+	p, _ := startPool(b, yml, files, Options{MaxConcurrency: 8, Env: benchEnv()})
+	payload := []byte(`{"say":"benchmark","quiet":true}`)
 	// Start the 8 instances before timing.
 	warm := make(chan struct{})
 	for range 8 {
@@ -98,4 +98,12 @@ func instanceCPU(p *Pool, key string) time.Duration {
 		}
 	}
 	return total
+}
+
+// benchEnv lets a run compare settings, e.g. BENCH_GOMAXPROCS=2.
+func benchEnv() map[string]string {
+	if v := os.Getenv("BENCH_GOMAXPROCS"); v != "" {
+		return map[string]string{"GOMAXPROCS": v}
+	}
+	return nil
 }

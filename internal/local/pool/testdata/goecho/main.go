@@ -19,6 +19,7 @@ type event struct {
 	Fail  bool   `json:"fail"`
 	Sleep int    `json:"sleepMs"`
 	Exit  bool   `json:"exit"`
+	Quiet bool   `json:"quiet"`
 }
 
 func handle(ctx context.Context, ev event) (map[string]any, error) {
@@ -34,7 +35,9 @@ func handle(ctx context.Context, ev event) (map[string]any, error) {
 	}
 	lc, _ := lambdacontext.FromContext(ctx)
 	deadline, _ := ctx.Deadline()
-	fmt.Println("handling", ev.Say)
+	if !ev.Quiet {
+		fmt.Println("handling", ev.Say)
+	}
 	return map[string]any{
 		"said":         ev.Say,
 		"requestId":    lc.AwsRequestID,
