@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"unicode/utf8"
 )
@@ -135,7 +136,14 @@ func deflateFile(abs string) (data []byte, crc uint32, size uint64, executable b
 	if err := fw.Close(); err != nil {
 		return nil, 0, 0, false, err
 	}
-	return buf.Bytes(), h.Sum32(), uint64(n), info.Mode()&0o100 != 0, nil
+	return buf.Bytes(), h.Sum32(), uint64(n), isExecutable(info.Mode()), nil
+}
+
+// isExecutable decides an entry's 0755. Windows has no executable bit, so
+// there every file is stored executable, as v3 does, or a `bootstrap`
+// built on Windows could not start.
+func isExecutable(mode os.FileMode) bool {
+	return runtime.GOOS == "windows" || mode&0o100 != 0
 }
 
 // zipEntry is one file to store: its name in the zip and where to read it.
