@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -167,6 +168,9 @@ functions:
 	}
 	if !contains(log.String(), "Task timed out after 1.00 seconds") {
 		t.Errorf("log lacks the timeout line:\n%s", log.String())
+	}
+	if !regexp.MustCompile(`REPORT RequestId: \S+\tDuration: 1[0-9]{3}\.\d\d ms\t.*Max Memory Used: [1-9]\d* MB`).MatchString(log.String()) {
+		t.Errorf("timed-out invocation's REPORT lacks its duration or memory:\n%s", log.String())
 	}
 	after := decode(t, invoke(t, p, "slow", `{}`).Payload)
 	if after["pid"] == first["pid"] {

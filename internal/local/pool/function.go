@@ -216,12 +216,14 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var out runtimeapi.Outcome
+	exited := false
 	select {
 	case out = <-inv.Done():
 	case <-inst.exited:
 		select {
 		case out = <-inv.Done():
 			// The runtime answered, then exited: the answer stands.
+			exited = true
 			f.discard(inst)
 		default:
 			f.discard(inst)
@@ -233,12 +235,13 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		}
 	case <-timer.C:
 		inst.srv.Abandon(inv)
-		f.discard(inst)
 		elapsed := time.Since(start)
+		inst.endCapture()
 		f.p.log.line(f.prefix, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+requestID+
 			" Task timed out after "+strconv.FormatFloat(timeout.Seconds(), 'f', 2, 64)+" seconds")
-		inst.endCapture()
+		// Report while the process still exists, so its memory is known.
 		f.report(inst, requestID, elapsed, cold)
+		f.discard(inst)
 		return nil, &local.TimeoutError{Function: f.cfg.Key, Timeout: timeout}
 	case <-ctx.Done():
 		inst.srv.Abandon(inv)
@@ -256,7 +259,9 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 	if logging {
 		f.report(inst, requestID, elapsed, cold)
 	}
-	f.release(inst)
+	if !exited {
+		f.release(inst)
+	}
 	return res, nil
 }
 
