@@ -202,6 +202,14 @@ func (inst *instance) stop() {
 		case <-time.After(5 * time.Second):
 		}
 		inst.srv.Close()
+		// Let the pumps log the last lines; a child that inherited the
+		// pipes could hold them open, so the wait is bounded.
+		drained := make(chan struct{})
+		go func() { inst.output.Wait(); close(drained) }()
+		select {
+		case <-drained:
+		case <-time.After(time.Second):
+		}
 	})
 }
 

@@ -253,7 +253,8 @@ func writeFileAtomic(path string, data []byte) error {
 
 // findPython prefers the exact minor version (python3.12), else python3,
 // taking the first that actually starts: version managers such as pyenv
-// put shims on PATH for versions that are not installed.
+// put shims on PATH for versions that are not installed. It returns the
+// interpreter itself rather than the shim.
 func (r *Resolver) findPython(runtime string) (string, error) {
 	r.pythonMu.Lock()
 	defer r.pythonMu.Unlock()
@@ -265,8 +266,16 @@ func (r *Resolver) findPython(runtime string) (string, error) {
 		if err != nil {
 			continue
 		}
-		if exec.Command(p, "-c", "").Run() != nil {
+		// The probe also names the real interpreter behind a shim, so
+		// instances start without the shim's own start-up cost.
+		out, err := exec.Command(p, "-c", "import sys; print(sys.executable)").Output()
+		if err != nil {
 			continue
+		}
+		if real := strings.TrimSpace(string(out)); real != "" {
+			if st, err := os.Stat(real); err == nil && st.Mode().IsRegular() {
+				p = real
+			}
 		}
 		if r.python == nil {
 			r.python = map[string]string{}
