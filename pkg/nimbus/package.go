@@ -402,10 +402,9 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 		}
 	}
 	// v3 writes package.artifact for the shared service zip at service level.
-	if arts.ServiceArtifact != "" {
+	// A prebuilt package.artifact is not recorded there.
+	if arts.ServiceArtifact != "" && svc.Package.Artifact == "" {
 		svcState["artifact"] = arts.ServiceArtifact
-	} else if svc.Package.Artifact != "" {
-		svcState["artifact"] = svc.Package.Artifact
 	}
 	artifactName := ""
 	if svc.Package.Artifact != "" {
