@@ -330,6 +330,7 @@ func stateEssentials(st map[string]any) any {
 		"package.artifactDirectoryName": normString(fmt.Sprint(pkg["artifactDirectoryName"])),
 		"package.artifact":              pkg["artifact"],
 		"package.individually":          pkg["individually"] == true,
+		"service.artifact":              baseName(svc["artifact"]),
 	}
 	fns := map[string]any{}
 	if m, ok := svc["functions"].(map[string]any); ok {
@@ -516,4 +517,13 @@ func firstLine(s string) string {
 		s = s[:197] + "…"
 	}
 	return s
+}
+
+// baseName is the file name of a path-valued state entry (nil when absent),
+// since v3's absolute paths name its own scratch folder.
+func baseName(v any) any {
+	if s, ok := v.(string); ok {
+		return filepath.Base(s)
+	}
+	return nil
 }
