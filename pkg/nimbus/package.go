@@ -341,7 +341,9 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 		if pkg == nil {
 			pkg = map[string]any{}
 		}
-		if a := arts.Functions[f.Key]; a != "" && (svc.Package.Individually || f.Package.Individually || f.Package.Artifact != "") {
+		// Zips Nimbus built are recorded by path; a prebuilt artifact
+		// keeps the path as written.
+		if a := arts.Functions[f.Key]; a != "" && f.Package.Artifact == "" && (svc.Package.Individually || f.Package.Individually) {
 			pkg["artifact"] = a
 		}
 		fm["package"] = pkg

@@ -315,51 +315,55 @@ func normString(s string) string {
 	return lambdaVersion.ReplaceAllString(s, "LambdaVersion<hash>")
 }
 
-// stateEssentials picks the parts of serverless-state.json other tools and
-// `deploy` read: names, stage/region, per-function settings, artifact
-// names and version IDs.
+// stateEssentials is serverless-state.json without what is compared
+// elsewhere or cannot match: the templates (compared above), the copy of
+// the raw config (initialServerlessConfig, written with json-cycle $refs),
+// and function events (v3's event compilers write their defaults back into
+// them). Paths into the package folder and run stamps are normalised.
 func stateEssentials(st map[string]any) any {
+	st = cfnDeepCopy(st).(map[string]any)
 	svc, _ := st["service"].(map[string]any)
-	pkg, _ := st["package"].(map[string]any)
-	prov, _ := svc["provider"].(map[string]any)
-	out := map[string]any{
-		"service":                       svc["service"],
-		"provider.stage":                prov["stage"],
-		"provider.region":               prov["region"],
-		"provider.versionFunctions":     prov["versionFunctions"],
-		"package.artifactDirectoryName": normString(fmt.Sprint(pkg["artifactDirectoryName"])),
-		"package.artifact":              pkg["artifact"],
-		"package.individually":          pkg["individually"] == true,
-		"service.artifact":              baseName(svc["artifact"]),
+	delete(svc, "initialServerlessConfig")
+	if prov, ok := svc["provider"].(map[string]any); ok {
+		delete(prov, "compiledCloudFormationTemplate")
+		delete(prov, "coreCloudFormationTemplate")
 	}
-	fns := map[string]any{}
-	if m, ok := svc["functions"].(map[string]any); ok {
-		for k, f := range m {
-			fm, _ := f.(map[string]any)
-			e := map[string]any{}
-			for _, key := range []string{"name", "memory", "timeout", "runtime", "handler"} {
-				e[key] = fm[key]
+	if fns, ok := svc["functions"].(map[string]any); ok {
+		for _, f := range fns {
+			if fm, ok := f.(map[string]any); ok {
+				delete(fm, "events")
 			}
-			if id, ok := fm["versionLogicalId"].(string); ok {
-				e["versionLogicalId"] = normString(id)
-			}
-			if p, ok := fm["package"].(map[string]any); ok {
-				if a, ok := p["artifact"].(string); ok {
-					e["artifact"] = filepath.Base(a)
-				}
-			}
-			fns[k] = e
 		}
 	}
-	out["functions"] = fns
-	layers := []any{}
-	if m, ok := svc["layers"].(map[string]any); ok {
-		for k := range m {
-			layers = append(layers, k)
+	return normalizeState(st)
+}
+
+var packageDirPath = regexp.MustCompile(`^/.*/\.serverless/`)
+
+func normalizeState(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[normString(k)] = normalizeState(e)
 		}
+		return m
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalizeState(e)
+		}
+		return out
+	case string:
+		return packageDirPath.ReplaceAllString(normString(x), "<package>/")
 	}
-	sort.Slice(layers, func(i, j int) bool { return layers[i].(string) < layers[j].(string) })
-	out["layers"] = layers
+	return v
+}
+
+func cfnDeepCopy(v any) any {
+	data, _ := json.Marshal(v)
+	var out any
+	json.Unmarshal(data, &out)
 	return out
 }
 
@@ -517,13 +521,4 @@ func firstLine(s string) string {
 		s = s[:197] + "…"
 	}
 	return s
-}
-
-// baseName is the file name of a path-valued state entry (nil when absent),
-// since v3's absolute paths name its own scratch folder.
-func baseName(v any) any {
-	if s, ok := v.(string); ok {
-		return filepath.Base(s)
-	}
-	return nil
 }
