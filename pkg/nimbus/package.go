@@ -380,11 +380,27 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 		"layers":                             layers,
 		"isDashboardMonitoringPreconfigured": false,
 	}
+	// initialServerlessConfig is the config as read. v3 writes the state
+	// through json-cycle, so objects it shares with the service above
+	// become $refs; its package block is the live one, which packaging
+	// has annotated.
 	initial := map[string]any{}
 	for _, p := range root.Pairs {
 		switch p.Key {
 		case "provider", "functions", "resources", "custom", "plugins":
 			initial[p.Key] = map[string]any{"$ref": `$["service"]["` + p.Key + `"]`}
+		case "package":
+			pkg, _ := p.Value.Interface().(map[string]any)
+			if pkg == nil {
+				initial[p.Key] = p.Value.Interface()
+				break
+			}
+			pkg["artifactsS3KeyDirname"] = strings.TrimSuffix(artifactDir, "/"+filepath.Base(artifactDir)) + "/code-artifacts"
+			pkg["artifactDirectoryName"] = artifactDir
+			if arts.ServiceArtifact != "" && svc.Package.Artifact == "" {
+				pkg["artifact"] = arts.ServiceArtifact
+			}
+			initial[p.Key] = pkg
 		default:
 			initial[p.Key] = p.Value.Interface()
 		}

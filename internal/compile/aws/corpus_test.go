@@ -316,14 +316,12 @@ func normString(s string) string {
 }
 
 // stateEssentials is serverless-state.json without what is compared
-// elsewhere or cannot match: the templates (compared above), the copy of
-// the raw config (initialServerlessConfig, written with json-cycle $refs),
-// and function events (v3's event compilers write their defaults back into
-// them). Paths into the package folder and run stamps are normalised.
+// elsewhere or cannot match: the templates (compared above) and function
+// events (v3's event compilers write their defaults back into them).
+// Paths into the package folder and run stamps are normalised.
 func stateEssentials(st map[string]any) any {
 	st = cfnDeepCopy(st).(map[string]any)
 	svc, _ := st["service"].(map[string]any)
-	delete(svc, "initialServerlessConfig")
 	if prov, ok := svc["provider"].(map[string]any); ok {
 		delete(prov, "compiledCloudFormationTemplate")
 		delete(prov, "coreCloudFormationTemplate")
