@@ -350,6 +350,9 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 		if id := res.VersionLogicalIDs[f.Key]; id != "" {
 			fm["versionLogicalId"] = id
 		}
+		if name, id, ok := res.Alias(f.Key); ok {
+			fm["targetAlias"] = map[string]any{"name": name, "logicalId": id}
+		}
 		functions[f.Key] = fm
 	}
 	layers := map[string]any{}
@@ -368,6 +371,9 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 		}
 		layers[l.Key] = lm
 	}
+	// The layers object v3 holds is the one in initialServerlessConfig,
+	// so json-cycle writes the full copy there and a $ref here.
+	hasLayers := root.Get("layers") != nil && root.Get("layers").Kind == config.Map
 
 	svcState := map[string]any{
 		"service":                            svc.Name,
@@ -389,6 +395,13 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 		switch p.Key {
 		case "provider", "functions", "resources", "custom", "plugins":
 			initial[p.Key] = map[string]any{"$ref": `$["service"]["` + p.Key + `"]`}
+		case "layers":
+			if hasLayers {
+				initial[p.Key] = layers
+				svcState["layers"] = map[string]any{"$ref": `$["service"]["initialServerlessConfig"]["layers"]`}
+			} else {
+				initial[p.Key] = p.Value.Interface()
+			}
 		case "package":
 			pkg, _ := p.Value.Interface().(map[string]any)
 			if pkg == nil {
@@ -399,6 +412,9 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 			pkg["artifactDirectoryName"] = artifactDir
 			if arts.ServiceArtifact != "" && svc.Package.Artifact == "" {
 				pkg["artifact"] = arts.ServiceArtifact
+			}
+			if db := awscompile.DeploymentBucketOf(svc); db.Name != "" {
+				pkg["deploymentBucket"] = db.Name
 			}
 			initial[p.Key] = pkg
 		default:

@@ -51,6 +51,15 @@ type Result struct {
 	// VersionLogicalIDs maps a function key to its AWS::Lambda::Version
 	// logical ID (absent when the function is not versioned).
 	VersionLogicalIDs map[string]string
+
+	aliases map[string]alias
+}
+
+// Alias returns the target alias (provisioned concurrency or SnapStart) a
+// function was given, as v3 records it in state as targetAlias.
+func (r *Result) Alias(key string) (name, logicalID string, ok bool) {
+	a, ok := r.aliases[key]
+	return a.name, a.logicalID, ok
 }
 
 // Compile builds the update-stack template of a service.
@@ -77,7 +86,7 @@ func CompileService(in Input) (*Result, diag.Diagnostics) {
 	for _, s := range sortedSteps(finalSteps) {
 		s.run(c)
 	}
-	res := &Result{Template: c.Template, VersionLogicalIDs: c.versionIDs}
+	res := &Result{Template: c.Template, VersionLogicalIDs: c.versionIDs, aliases: c.aliases}
 	if DeploymentBucketOf(in.Service).Name == "" {
 		res.Core = core
 	}
