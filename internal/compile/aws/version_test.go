@@ -25,6 +25,16 @@ import (
 // zip bytes every hash must agree, so only the deployment timestamp is
 // normalised: LambdaVersion<hash> IDs, CodeSha256 and everything else must
 // be identical to v3's.
+//
+// To (re)create a case's sls3/ folder: copy its serverless.yml to a scratch
+// folder, run the corpus stub-handlers.sh on it, then
+// `tools/node_modules/.bin/sls package --stage dev --region us-east-1` with
+// fake credentials and SLS_TELEMETRY_DISABLED=1, and copy the zips and
+// cloudformation-template-update-stack.json from .serverless/. Services
+// with layers need CloudFormation's describeStacks to answer "does not
+// exist" (v3 asks for the last layer hash): preload a module with
+// NODE_OPTIONS=--require that wraps lib/aws/request.js to throw
+// "Stack with id x does not exist" for that call.
 func TestMatchesV3WithV3Zips(t *testing.T) {
 	dirs, _ := filepath.Glob("testdata/golden/*/sls3")
 	if len(dirs) == 0 {
