@@ -82,18 +82,7 @@ func compileCloudWatchEvents(c *Context) {
 					"cloudwatchEvent cannot be compiled: a name, description or input contains characters v3 cannot place in its template (%v)", err)
 				continue
 			}
-			perm := map[string]any{
-				"Type": "AWS::Lambda::Permission",
-				"Properties": map[string]any{
-					"FunctionName": lambdaTarget(f),
-					"Action":       "lambda:InvokeFunction",
-					"Principal":    "events.amazonaws.com",
-					"SourceArn":    map[string]any{"Fn::GetAtt": []any{ruleID, "Arn"}},
-				},
-			}
-			if alias != "" {
-				perm["DependsOn"] = alias
-			}
+			perm := eventsRulePermission(f, map[string]any{"Fn::GetAtt": []any{ruleID, "Arn"}})
 			mergeEventResources(c.Template, map[string]any{ruleID: rule, CloudWatchEventPermissionLogicalID(f.Key, n): perm})
 		}
 	}

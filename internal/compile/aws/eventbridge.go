@@ -201,17 +201,9 @@ func compileEventBridgeRule(c *Context, ev eventBridgeEvent) {
 		rulePath = append(rulePath, busName)
 	}
 	rulePath = append(rulePath, ev.ruleName)
-	c.Template.Resources[EventBridgePermissionLogicalID(f.Key, ev.idx)] = dropUndefined(map[string]any{
-		"Type":      "AWS::Lambda::Permission",
-		"DependsOn": aliasDependsOn(f),
-		"Properties": map[string]any{
-			"Action":       "lambda:InvokeFunction",
-			"FunctionName": lambdaTarget(f),
-			"Principal":    "events.amazonaws.com",
-			"SourceArn": cfn.Join(":", "arn", cfn.Ref("AWS::Partition"), "events", cfn.Ref("AWS::Region"),
-				cfn.Ref("AWS::AccountId"), map[string]any{"Fn::Join": []any{"/", rulePath}}),
-		},
-	})
+	c.Template.Resources[EventBridgePermissionLogicalID(f.Key, ev.idx)] = eventsRulePermission(f,
+		cfn.Join(":", "arn", cfn.Ref("AWS::Partition"), "events", cfn.Ref("AWS::Region"),
+			cfn.Ref("AWS::AccountId"), map[string]any{"Fn::Join": []any{"/", rulePath}}))
 }
 
 // compileEventBridgeCustomResource adds the legacy Custom::EventBridge

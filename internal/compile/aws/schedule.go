@@ -206,18 +206,7 @@ func compileScheduleRule(c *Context, fe FunctionEvent, n int, expr *config.Node,
 			"schedule event cannot be compiled: a name, description, input or expression contains characters v3 cannot place in its template (%v)", err)
 		return
 	}
-	perm := map[string]any{
-		"Type": "AWS::Lambda::Permission",
-		"Properties": map[string]any{
-			"FunctionName": lambdaTarget(f),
-			"Action":       "lambda:InvokeFunction",
-			"Principal":    "events.amazonaws.com",
-			"SourceArn":    map[string]any{"Fn::GetAtt": []any{ruleID, "Arn"}},
-		},
-	}
-	if alias != "" {
-		perm["DependsOn"] = alias
-	}
+	perm := eventsRulePermission(f, map[string]any{"Fn::GetAtt": []any{ruleID, "Arn"}})
 	c.Template.Resources[ruleID] = rule
 	c.Template.Resources[SchedulePermissionLogicalID(f.Key, n)] = perm
 }

@@ -69,6 +69,23 @@ func lambdaTarget(f *service.Function) any {
 	return arn
 }
 
+// eventsRulePermission lets an EventBridge rule (named by sourceArn)
+// invoke the function: the permission v3's schedule, cloudwatchEvent and
+// eventBridge compilers all add, depending on the function's target alias
+// when it has one.
+func eventsRulePermission(f *service.Function, sourceArn any) map[string]any {
+	return dropUndefined(map[string]any{
+		"Type":      "AWS::Lambda::Permission",
+		"DependsOn": aliasDependsOn(f),
+		"Properties": map[string]any{
+			"FunctionName": lambdaTarget(f),
+			"Action":       "lambda:InvokeFunction",
+			"Principal":    "events.amazonaws.com",
+			"SourceArn":    sourceArn,
+		},
+	}).(map[string]any)
+}
+
 // aliasDependsOn is `_.get(functionObj.targetAlias, 'logicalId')`: the
 // alias logical ID, or nil (omitted) when there is none.
 func aliasDependsOn(f *service.Function) any {
