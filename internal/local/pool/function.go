@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"net/rpc"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/local"
@@ -165,6 +168,10 @@ func (f *function) awaitInit(ctx context.Context, inst *instance, requestID stri
 	case <-inst.srv.Ready():
 		inst.readyTime = time.Now()
 		return nil, nil
+	case <-inst.rpcReady:
+		inst.readyTime = time.Now()
+		inst.rpc = inst.rpcClient.Load()
+		return nil, nil
 	case out := <-inst.srv.InitError():
 		f.discard(inst)
 		return f.initFailed(requestID, out.Payload), nil
@@ -209,32 +216,86 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		f.p.log.line(f.prefix, "START RequestId: "+requestID+" Version: $LATEST")
 	}
 	inst.beginCapture()
-	if err := inst.srv.Dispatch(inv); err != nil {
-		f.discard(inst)
-		return nil, err
+	// Exactly one of httpDone and rpcDone is set; the other stays nil so
+	// its select cases never fire.
+	var httpDone <-chan runtimeapi.Outcome
+	var rpcDone chan *rpc.Call
+	if inst.rpc != nil {
+		req := rpcRequest(inv)
+		if err := cognitoIdentity(inv.CognitoIdentity, req); err != nil {
+			// aws-lambda-go rejects the invocation before the handler.
+			out := rpcFailure("failed to unmarshal cognito identity json: " + err.Error())
+			inst.logRuntimeFailure(out.Payload)
+			return f.finish(inst, cold, requestID, start, out, false), nil
+		}
+		rpcDone = make(chan *rpc.Call, 1)
+		inst.rpc.Go("Function.Invoke", req, &messages.InvokeResponse{}, rpcDone)
+	} else {
+		if err := inst.srv.Dispatch(inv); err != nil {
+			f.discard(inst)
+			return nil, err
+		}
+		httpDone = inv.Done()
+	}
+	// settled reports an answer that arrived by the time the process
+	// exited: it stands.
+	settled := func() (runtimeapi.Outcome, bool) {
+		select {
+		case out := <-httpDone:
+			return out, true
+		case call := <-rpcDone:
+			if call.Error == nil {
+				out, _ := inst.rpcAnswer(call)
+				return out, true
+			}
+		default:
+		}
+		return runtimeapi.Outcome{}, false
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var out runtimeapi.Outcome
 	exited := false
+	crashed := func() (*local.Result, error) {
+		f.discard(inst)
+		logs := inst.endCapture()
+		res := f.exitResult(inst, requestID, time.Since(start))
+		res.Logs = logs
+		f.report(inst, requestID, res.Duration, cold)
+		return res, nil
+	}
 	select {
-	case out = <-inv.Done():
-	case <-inst.exited:
-		select {
-		case out = <-inv.Done():
-			// The runtime answered, then exited: the answer stands.
-			exited = true
-			f.discard(inst)
-		default:
-			f.discard(inst)
-			logs := inst.endCapture()
-			res := f.exitResult(inst, requestID, time.Since(start))
-			res.Logs = logs
-			f.report(inst, requestID, res.Duration, cold)
-			return res, nil
+	case out = <-httpDone:
+	case call := <-rpcDone:
+		if call.Error != nil {
+			// The connection broke: the process died mid-invocation (or
+			// is about to); give it a moment to be reaped so the exit
+			// status is known.
+			select {
+			case <-inst.exited:
+			case <-time.After(time.Second):
+			}
+			return crashed()
 		}
+		var shouldExit bool
+		out, shouldExit = inst.rpcAnswer(call)
+		if shouldExit {
+			exited = true
+			defer f.discard(inst)
+		}
+	case <-inst.exited:
+		var ok bool
+		out, ok = settled()
+		if !ok {
+			return crashed()
+		}
+		// The runtime answered, then exited: the answer stands.
+		exited = true
+		f.discard(inst)
 	case <-timer.C:
-		inst.srv.Abandon(inv)
+		if httpDone != nil {
+			inst.srv.Abandon(inv)
+		}
 		elapsed := time.Since(start)
 		inst.endCapture()
 		f.p.log.line(f.prefix, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+requestID+
@@ -244,11 +305,20 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		f.discard(inst)
 		return nil, &local.TimeoutError{Function: f.cfg.Key, Timeout: timeout}
 	case <-ctx.Done():
-		inst.srv.Abandon(inv)
+		if httpDone != nil {
+			inst.srv.Abandon(inv)
+		}
 		f.discard(inst)
 		inst.endCapture()
 		return nil, ctx.Err()
 	}
+	return f.finish(inst, cold, requestID, start, out, exited), nil
+}
+
+// finish builds the result of an answered invocation, logs END/REPORT and
+// returns a still usable instance to the pool.
+func (f *function) finish(inst *instance, cold bool, requestID string, start time.Time, out runtimeapi.Outcome, exited bool) *local.Result {
+	logging := f.p.log.enabled()
 	elapsed := time.Since(start)
 	res := &local.Result{RequestID: requestID, Payload: out.Payload, Duration: elapsed}
 	if out.Failed {
@@ -262,7 +332,7 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 	if !exited {
 		f.release(inst)
 	}
-	return res, nil
+	return res
 }
 
 // exitResult is Lambda's answer when the runtime process dies mid-way.

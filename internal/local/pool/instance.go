@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"net/rpc"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nimbusfw/nimbus/internal/local/runtimeapi"
@@ -39,6 +41,16 @@ type instance struct {
 
 	exited  chan struct{}
 	waitErr error // set before exited closes
+	// stopping closes when stop begins.
+	stopping chan struct{}
+
+	// rpcReady closes once rpcClient holds a connection that answered
+	// Function.Ping; nil when the launch cannot speak aws-lambda-go's RPC.
+	rpcReady  chan struct{}
+	rpcClient atomic.Pointer[rpc.Client]
+	// rpc is set by the invocation that saw the instance ready over RPC;
+	// nil means the Runtime API serves this instance.
+	rpc *rpc.Client
 
 	stopOnce sync.Once
 	output   sync.WaitGroup
@@ -58,7 +70,15 @@ func startInstance(f *function, l *runtimes.Launch, gen uint64) (*instance, erro
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{fn: f, gen: gen, srv: srv, exited: make(chan struct{}), pumped: make(chan struct{}, 1)}
+	inst := &instance{fn: f, gen: gen, srv: srv, exited: make(chan struct{}), stopping: make(chan struct{}), pumped: make(chan struct{}, 1)}
+	rpcPort := ""
+	if speaksRPC(l) {
+		if rpcPort, err = freeLoopbackPort(); err != nil {
+			srv.Close()
+			return nil, err
+		}
+		inst.rpcReady = make(chan struct{})
+	}
 	cmd := exec.Command(l.Path, l.Args...)
 	cmd.Dir = l.TaskRoot
 	env := make([]string, 0, len(f.env)+len(l.Env)+8)
@@ -70,6 +90,9 @@ func startInstance(f *function, l *runtimes.Launch, gen uint64) (*instance, erro
 		"LAMBDA_TASK_ROOT="+l.TaskRoot,
 		"AWS_LAMBDA_LOG_STREAM_NAME="+logStreamName(),
 	)
+	if rpcPort != "" {
+		env = append(env, "_LAMBDA_SERVER_PORT="+rpcPort)
+	}
 	// Caller-supplied variables go last so they win over computed ones.
 	env = append(env, sortedEnv(f.p.opts.Env)...)
 	cmd.Env = env
@@ -108,6 +131,9 @@ func startInstance(f *function, l *runtimes.Launch, gen uint64) (*instance, erro
 		inst.waitErr = cmd.Wait()
 		close(inst.exited)
 	}()
+	if rpcPort != "" {
+		go inst.connectRPC(rpcPort)
+	}
 	return inst, nil
 }
 
@@ -194,6 +220,7 @@ func (inst *instance) hasExited() bool {
 // stop kills the process group and closes the endpoint; safe to repeat.
 func (inst *instance) stop() {
 	inst.stopOnce.Do(func() {
+		close(inst.stopping)
 		if inst.cmd != nil && inst.cmd.Process != nil && !inst.hasExited() {
 			killGroup(inst.cmd)
 		}
@@ -202,6 +229,9 @@ func (inst *instance) stop() {
 		case <-time.After(5 * time.Second):
 		}
 		inst.srv.Close()
+		if c := inst.rpcClient.Load(); c != nil {
+			c.Close()
+		}
 		// Let the pumps log the last lines; a child that inherited the
 		// pipes could hold them open, so the wait is bounded.
 		drained := make(chan struct{})

@@ -20,6 +20,7 @@ type event struct {
 	Sleep int    `json:"sleepMs"`
 	Exit  bool   `json:"exit"`
 	Quiet bool   `json:"quiet"`
+	Panic bool   `json:"panic"`
 }
 
 func handle(ctx context.Context, ev event) (map[string]any, error) {
@@ -29,6 +30,9 @@ func handle(ctx context.Context, ev event) (map[string]any, error) {
 	if ev.Exit {
 		fmt.Println("exiting on request")
 		os.Exit(3)
+	}
+	if ev.Panic {
+		panic("panicking on request: " + ev.Say)
 	}
 	if ev.Fail {
 		return nil, errors.New("failing on request: " + ev.Say)
@@ -47,6 +51,9 @@ func handle(ctx context.Context, ev event) (map[string]any, error) {
 		"hasDeadline":  time.Until(deadline) > 0,
 		"greeting":     os.Getenv("GREETING"),
 		"pid":          os.Getpid(),
+		"identityId":   lc.Identity.CognitoIdentityID,
+		"clientCustom": lc.ClientContext.Custom,
+		"amznTraceId":  ctx.Value("x-amzn-trace-id"),
 	}, nil
 }
 
