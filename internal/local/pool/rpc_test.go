@@ -123,6 +123,13 @@ functions:
 			o.panicType, _ = doc["errorType"].(string)
 			o.panicMessage, _ = doc["errorMessage"].(string)
 			afterPanic := decode(t, invoke(t, p, "echo", `{"say":"z"}`).Payload)
+			// Over the Runtime API the pool may still hand this call to the
+			// exiting process (it only learns of the exit afterwards); over
+			// RPC the pool itself retires the instance, so the call must
+			// succeed on a fresh one.
+			if mode.wantRPC && afterPanic["said"] != "z" {
+				t.Errorf("invocation after a panic: %v", afterPanic)
+			}
 			if afterPanic["pid"] == pid {
 				t.Errorf("the instance that panicked (%v) was reused", pid)
 			}
@@ -142,7 +149,7 @@ functions:
 				t.Fatalf("err = %v, want a 1s TimeoutError", err)
 			}
 			afterTimeout := decode(t, invoke(t, p, "echo", `{"say":"v"}`).Payload)
-			if afterTimeout["pid"] == beforeTimeout["pid"] {
+			if afterTimeout["said"] != "v" || afterTimeout["pid"] == beforeTimeout["pid"] {
 				t.Errorf("timed-out instance %v was reused", beforeTimeout["pid"])
 			}
 			if rpc := servedOverRPC(t, p, "echo"); rpc != mode.wantRPC {
