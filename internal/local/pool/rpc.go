@@ -29,7 +29,7 @@ func speaksRPC(l *runtimes.Launch) bool {
 
 // freeLoopbackPort reserves and releases a 127.0.0.1 port for the instance
 // to listen on; aws-lambda-go binds "localhost:<port>", which Go resolves
-// to IPv4 loopback first.
+// to IPv4 loopback first (IPv6 loopback on hosts without it).
 func freeLoopbackPort() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -52,11 +52,11 @@ const (
 // (then rpcReady closes), or the runtime polls the Runtime API instead, or
 // it exits, stops or runs past the init timeout.
 func (inst *instance) connectRPC(port string) {
-	addr := "127.0.0.1:" + port
+	addrs := []string{"127.0.0.1:" + port, "[::1]:" + port}
 	deadline := time.Now().Add(initTimeout)
 	delay := rpcFirstRetry
 	for {
-		if c := pingRPC(addr); c != nil {
+		if c := pingRPC(addrs); c != nil {
 			select {
 			case <-inst.srv.Ready():
 				// Already committed to the Runtime API.
@@ -87,9 +87,17 @@ func (inst *instance) connectRPC(port string) {
 	}
 }
 
-func pingRPC(addr string) *rpc.Client {
-	conn, err := net.DialTimeout("tcp", addr, rpcPingTimeout)
-	if err != nil {
+// pingRPC connects to the first address that accepts and checks that an
+// aws-lambda-go RPC server answers there.
+func pingRPC(addrs []string) *rpc.Client {
+	var conn net.Conn
+	for _, addr := range addrs {
+		var err error
+		if conn, err = net.DialTimeout("tcp", addr, rpcPingTimeout); err == nil {
+			break
+		}
+	}
+	if conn == nil {
 		return nil
 	}
 	conn.SetDeadline(time.Now().Add(rpcPingTimeout))
