@@ -7,7 +7,6 @@ package aws
 // default execution role, and JSON.stringify of config values.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -255,69 +254,6 @@ func eventValue(n *config.Node) any {
 		return nil
 	}
 	return n.Interface()
-}
-
-// stringifyNode is JavaScript's JSON.stringify of a config value: keys in
-// source order, no HTML escaping.
-func stringifyNode(n *config.Node) string {
-	var b bytes.Buffer
-	writeJSJSON(&b, n)
-	return b.String()
-}
-
-func writeJSJSON(b *bytes.Buffer, n *config.Node) {
-	if n == nil {
-		b.WriteString("null")
-		return
-	}
-	switch n.Kind {
-	case config.Map:
-		b.WriteByte('{')
-		for i, p := range n.Pairs {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(quoteJS(p.Key))
-			b.WriteByte(':')
-			writeJSJSON(b, p.Value)
-		}
-		b.WriteByte('}')
-	case config.Seq:
-		b.WriteByte('[')
-		for i, it := range n.Items {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSJSON(b, it)
-		}
-		b.WriteByte(']')
-	case config.String:
-		b.WriteString(quoteJS(n.Value.(string)))
-	case config.Null:
-		b.WriteString("null")
-	default:
-		raw, _ := n.MarshalJSON()
-		b.Write(raw)
-	}
-}
-
-// quoteJS quotes s as JSON.stringify does (no HTML escaping).
-func quoteJS(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimRight(b.String(), "\n")
-}
-
-// stringifyValue is JSON.stringify of a template value (Go maps print
-// with sorted keys; only used for values v3 builds itself).
-func stringifyValue(v any) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	return strings.TrimRight(b.String(), "\n")
 }
 
 // parseJSONTemplate parses a JSON text built the way v3 builds some

@@ -376,7 +376,7 @@ func wsTemplatePartJSON(t *cfn.Template, order []string, authPerms map[string]bo
 			b.WriteString(",")
 		}
 		first = false
-		apiWriteJSONString(&b, id)
+		b.WriteString(quoteJS(id))
 		b.WriteString(":")
 		if authPerms[id] {
 			b.WriteString(`{"Type":`)
@@ -449,7 +449,7 @@ func apiWriteOrderedJSON(b *strings.Builder, v any, order []string) {
 			if i > 0 {
 				b.WriteString(",")
 			}
-			apiWriteJSONString(b, k)
+			b.WriteString(quoteJS(k))
 			b.WriteString(":")
 			apiWriteOrderedJSON(b, x[k], wsKeyOrder)
 		}
@@ -473,11 +473,6 @@ func apiWriteOrderedJSON(b *strings.Builder, v any, order []string) {
 
 // apiRawJSON is already-serialised JSON written as is.
 type apiRawJSON []byte
-
-func apiWriteJSONString(b *strings.Builder, s string) {
-	data, _ := cfn.MarshalCompact(s)
-	b.Write(data)
-}
 
 func wsValidate(c *Context) ([]*wsEvent, bool) {
 	var events []*wsEvent
