@@ -12,9 +12,9 @@ const {
 const {
   LambdaClient,
   AddPermissionCommand,
-  RemovePermissionCommand,
 } = require('@aws-sdk/client-lambda');
 const { client } = require('../lib/clients');
+const { removePermission } = require('../lib/permissions');
 const { environment, wrap, statementId } = require('../lib/cfn');
 const { withFunction, withoutFunction, updateRequest, permissionTarget } = require('./triggers');
 
@@ -42,11 +42,7 @@ async function handle(event, context) {
   const { UserPool: pool } = await cognito.send(new DescribeUserPoolCommand({ UserPoolId: Id }));
   if (event.RequestType === 'Delete') {
     await cognito.send(new UpdateUserPoolCommand(updateRequest(pool, withoutFunction(pool.LambdaConfig, lambdaArn))));
-    await lambda
-      .send(new RemovePermissionCommand({ FunctionName: functionName, StatementId: sid }))
-      .catch((error) => {
-        if (error.name !== 'ResourceNotFoundException') throw error;
-      });
+    await removePermission(lambda, functionName, sid);
     return {};
   }
   if (event.RequestType === 'Create') {

@@ -15,9 +15,9 @@ const {
 const {
   LambdaClient,
   AddPermissionCommand,
-  RemovePermissionCommand,
 } = require('@aws-sdk/client-lambda');
 const { client } = require('../lib/clients');
+const { removePermission } = require('../lib/permissions');
 const { environment, wrap, statementId } = require('../lib/cfn');
 const { busName, targetId, target, ruleArn, permissionTarget } = require('./rules');
 
@@ -44,9 +44,7 @@ async function handle(event, context) {
     await events
       .send(new DeleteRuleCommand({ Name: config.RuleName, EventBusName: bus }))
       .catch(ignore('ResourceNotFoundException'));
-    await lambda
-      .send(new RemovePermissionCommand({ FunctionName: functionName, StatementId: sid }))
-      .catch(ignore('ResourceNotFoundException'));
+    await removePermission(lambda, functionName, sid);
     if (ownsBus) {
       // Another function's rule may still use the bus; EventBridge refuses then.
       await events.send(new DeleteEventBusCommand({ Name: bus })).catch(() => {});

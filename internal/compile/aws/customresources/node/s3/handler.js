@@ -11,9 +11,9 @@ const {
 const {
   LambdaClient,
   AddPermissionCommand,
-  RemovePermissionCommand,
 } = require('@aws-sdk/client-lambda');
 const { client } = require('../lib/clients');
+const { removePermission } = require('../lib/permissions');
 const { environment, wrap, statementId } = require('../lib/cfn');
 const { withFunction, withoutFunction, permissionTarget } = require('./notifications');
 
@@ -41,11 +41,7 @@ async function handle(event, context) {
         NotificationConfiguration: withoutFunction(notification, functionName),
       })
     );
-    await lambda
-      .send(new RemovePermissionCommand({ FunctionName: functionName, StatementId: sid }))
-      .catch((error) => {
-        if (error.name !== 'ResourceNotFoundException') throw error;
-      });
+    await removePermission(lambda, functionName, sid);
     return {};
   }
   if (event.RequestType === 'Create') {
