@@ -69,6 +69,17 @@ func appendKey(b []byte, key string) []byte {
 // appendStringMap appends a JSON object of strings, or null when empty and
 // nullWhenEmpty is set (API Gateway sends null, not {}, for absent maps).
 func appendStringMap(b []byte, m map[string]string, nullWhenEmpty bool) []byte {
+	return appendObject(b, m, nullWhenEmpty, appendString)
+}
+
+// appendMultiMap appends a JSON object of string arrays, or null when empty.
+func appendMultiMap(b []byte, m map[string][]string, nullWhenEmpty bool) []byte {
+	return appendObject(b, m, nullWhenEmpty, appendStringArray)
+}
+
+// appendObject appends m as a JSON object, each value written by
+// appendValue; an empty map is {} or, with nullWhenEmpty, null.
+func appendObject[V any](b []byte, m map[string]V, nullWhenEmpty bool, appendValue func([]byte, V) []byte) []byte {
 	if len(m) == 0 {
 		if nullWhenEmpty {
 			return append(b, "null"...)
@@ -83,28 +94,7 @@ func appendStringMap(b []byte, m map[string]string, nullWhenEmpty bool) []byte {
 		}
 		first = false
 		b = appendKey(b, k)
-		b = appendString(b, v)
-	}
-	return append(b, '}')
-}
-
-// appendMultiMap appends a JSON object of string arrays, or null when empty.
-func appendMultiMap(b []byte, m map[string][]string, nullWhenEmpty bool) []byte {
-	if len(m) == 0 {
-		if nullWhenEmpty {
-			return append(b, "null"...)
-		}
-		return append(b, "{}"...)
-	}
-	b = append(b, '{')
-	first := true
-	for k, vs := range m {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendKey(b, k)
-		b = appendStringArray(b, vs)
+		b = appendValue(b, v)
 	}
 	return append(b, '}')
 }
