@@ -120,19 +120,8 @@ func (rc *restCompiler) compilePermissions() {
 		if aliasName != "" {
 			fnName = map[string]any{"Fn::Join": []any{":", []any{getter, aliasName}}}
 		}
-		r := map[string]any{
-			"Type": "AWS::Lambda::Permission",
-			"Properties": map[string]any{
-				"FunctionName": fnName,
-				"Action":       "lambda:InvokeFunction",
-				"Principal":    "apigateway.amazonaws.com",
-				"SourceArn":    apiExecuteSourceArn(rc.restAPIID(), "/*/*"),
-			},
-		}
-		if aliasID != "" {
-			r["DependsOn"] = aliasID
-		}
-		res[APIGatewayPermissionLogicalID(e.fn.Key)] = r
+		res[APIGatewayPermissionLogicalID(e.fn.Key)] = invokePermission(fnName, "apigateway.amazonaws.com",
+			apiExecuteSourceArn(rc.restAPIID(), "/*/*"), aliasID)
 
 		a := e.auth
 		if a == nil || a.arn == nil || a.isCognito() {
@@ -146,15 +135,7 @@ func (rc *restCompiler) compilePermissions() {
 		if a.logicalID != "" {
 			target = map[string]any{"Ref": a.logicalID}
 		}
-		res[id] = map[string]any{
-			"Type": "AWS::Lambda::Permission",
-			"Properties": map[string]any{
-				"FunctionName": target,
-				"Action":       "lambda:InvokeFunction",
-				"Principal":    "apigateway.amazonaws.com",
-				"SourceArn":    apiExecuteSourceArn(rc.restAPIID(), "/*/*"),
-			},
-		}
+		res[id] = invokePermission(target, "apigateway.amazonaws.com", apiExecuteSourceArn(rc.restAPIID(), "/*/*"), nil)
 	}
 }
 

@@ -71,16 +71,8 @@ func compileNewCognitoUserPools(c *Context) {
 	for _, t := range triggers {
 		f := t.fe.Function
 		mergeEventResources(c.Template, map[string]any{
-			CognitoUserPoolPermissionLogicalID(f.Key, t.pool, t.trigger): map[string]any{
-				"Type":      "AWS::Lambda::Permission",
-				"DependsOn": aliasDependsOn(f),
-				"Properties": map[string]any{
-					"FunctionName": lambdaTarget(f),
-					"Action":       "lambda:InvokeFunction",
-					"Principal":    "cognito-idp.amazonaws.com",
-					"SourceArn":    cfn.GetAtt(CognitoUserPoolLogicalID(t.pool), "Arn"),
-				},
-			},
+			CognitoUserPoolPermissionLogicalID(f.Key, t.pool, t.trigger): invokePermission(lambdaTarget(f),
+				"cognito-idp.amazonaws.com", cfn.GetAtt(CognitoUserPoolLogicalID(t.pool), "Arn"), aliasDependsOn(f)),
 		})
 	}
 }

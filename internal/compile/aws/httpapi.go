@@ -503,19 +503,9 @@ func (hc *httpAPICompiler) compileAuthorizers() {
 }
 
 func (hc *httpAPICompiler) compileAuthorizerPermission(a *httpAPIAuthorizer, target any) {
-	r := map[string]any{
-		"Type": "AWS::Lambda::Permission",
-		"Properties": map[string]any{
-			"FunctionName": target,
-			"Action":       "lambda:InvokeFunction",
-			"Principal":    "apigateway.amazonaws.com",
-			"SourceArn":    apiExecuteSourceArn(hc.apiID(), "/*"),
-		},
-	}
-	if _, aliasID := hc.c.apiAlias(a.function); aliasID != "" {
-		r["DependsOn"] = aliasID
-	}
-	hc.c.Template.Resources[HTTPAPIAuthorizerPermissionLogicalID(a.name)] = r
+	_, aliasID := hc.c.apiAlias(a.function)
+	hc.c.Template.Resources[HTTPAPIAuthorizerPermissionLogicalID(a.name)] = invokePermission(target,
+		"apigateway.amazonaws.com", apiExecuteSourceArn(hc.apiID(), "/*"), aliasID)
 }
 
 func (hc *httpAPICompiler) compileEndpoints() {
@@ -528,19 +518,8 @@ func (hc *httpAPICompiler) compileEndpoints() {
 		fn := r.fn
 		target := hc.c.FunctionTarget(fn.Key)
 		_, aliasID := hc.c.apiAlias(fn)
-		permission := map[string]any{
-			"Type": "AWS::Lambda::Permission",
-			"Properties": map[string]any{
-				"FunctionName": target,
-				"Action":       "lambda:InvokeFunction",
-				"Principal":    "apigateway.amazonaws.com",
-				"SourceArn":    apiExecuteSourceArn(hc.apiID(), "/*"),
-			},
-		}
-		if aliasID != "" {
-			permission["DependsOn"] = aliasID
-		}
-		hc.c.Template.Resources[HTTPAPIPermissionLogicalID(fn.Key)] = permission
+		hc.c.Template.Resources[HTTPAPIPermissionLogicalID(fn.Key)] = invokePermission(target,
+			"apigateway.amazonaws.com", apiExecuteSourceArn(hc.apiID(), "/*"), aliasID)
 
 		var payload any = payloadDefault
 		if p := fn.Raw.Get("httpApi").Get("payload"); p.Truthy() {

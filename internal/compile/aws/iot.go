@@ -57,17 +57,9 @@ func compileIot(c *Context) {
 					"DependsOn":  aliasDependsOn(f),
 					"Properties": props,
 				},
-				IotPermissionLogicalID(f.Key, n): map[string]any{
-					"Type":      "AWS::Lambda::Permission",
-					"DependsOn": aliasDependsOn(f),
-					"Properties": map[string]any{
-						"FunctionName": lambdaTarget(f),
-						"Action":       "lambda:InvokeFunction",
-						"Principal":    "iot.amazonaws.com",
-						"SourceArn": cfn.Join("", "arn:", cfn.Ref("AWS::Partition"), ":iot:", cfn.Ref("AWS::Region"), ":",
-							cfn.Ref("AWS::AccountId"), ":rule/", cfn.Ref(ruleID)),
-					},
-				},
+				IotPermissionLogicalID(f.Key, n): invokePermission(lambdaTarget(f), "iot.amazonaws.com",
+					cfn.Join("", "arn:", cfn.Ref("AWS::Partition"), ":iot:", cfn.Ref("AWS::Region"), ":",
+						cfn.Ref("AWS::AccountId"), ":rule/", cfn.Ref(ruleID)), aliasDependsOn(f)),
 			})
 		}
 	}

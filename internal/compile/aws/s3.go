@@ -150,17 +150,10 @@ func compileNewS3Buckets(c *Context) {
 	}
 
 	for _, s := range subscriptions {
-		mergeEventResources(c.Template, map[string]any{S3PermissionLogicalID(s.function.Key, permissionKey(s.bucket)): map[string]any{
-			"Type":      "AWS::Lambda::Permission",
-			"DependsOn": aliasDependsOn(s.function),
-			"Properties": map[string]any{
-				"FunctionName":  lambdaTarget(s.function),
-				"Action":        "lambda:InvokeFunction",
-				"Principal":     "s3.amazonaws.com",
-				"SourceArn":     cfn.Join("", "arn:", cfn.Ref("AWS::Partition"), ":s3:::"+s.bucket),
-				"SourceAccount": cfn.Ref("AWS::AccountId"),
-			},
-		}})
+		perm := invokePermission(lambdaTarget(s.function), "s3.amazonaws.com",
+			cfn.Join("", "arn:", cfn.Ref("AWS::Partition"), ":s3:::"+s.bucket), aliasDependsOn(s.function))
+		perm["Properties"].(map[string]any)["SourceAccount"] = cfn.Ref("AWS::AccountId")
+		mergeEventResources(c.Template, map[string]any{S3PermissionLogicalID(s.function.Key, permissionKey(s.bucket)): perm})
 	}
 }
 

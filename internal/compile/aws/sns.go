@@ -135,16 +135,9 @@ func compileSNSEvent(c *Context, fe FunctionEvent) {
 		}
 	}
 
-	mergeEventResources(c.Template, map[string]any{SNSPermissionLogicalID(f.Key, topicName): map[string]any{
-		"Type":      "AWS::Lambda::Permission",
-		"DependsOn": aliasDependsOn(f),
-		"Properties": map[string]any{
-			"FunctionName": lambdaTarget(f),
-			"Action":       "lambda:InvokeFunction",
-			"Principal":    "sns.amazonaws.com",
-			"SourceArn":    topicArn,
-		},
-	}})
+	mergeEventResources(c.Template, map[string]any{
+		SNSPermissionLogicalID(f.Key, topicName): invokePermission(lambdaTarget(f), "sns.amazonaws.com", topicArn, aliasDependsOn(f)),
+	})
 }
 
 // splitArnKeepingDoubleColons splits an ARN on single colons only, as v3

@@ -68,21 +68,31 @@ func lambdaTarget(f *service.Function) any {
 	return arn
 }
 
-// eventsRulePermission lets an EventBridge rule (named by sourceArn)
-// invoke the function: the permission v3's schedule, cloudwatchEvent and
-// eventBridge compilers all add, depending on the function's target alias
-// when it has one.
-func eventsRulePermission(f *service.Function, sourceArn any) map[string]any {
-	return dropUndefined(map[string]any{
-		"Type":      "AWS::Lambda::Permission",
-		"DependsOn": aliasDependsOn(f),
+// invokePermission is an AWS::Lambda::Permission letting principal invoke
+// functionName from sourceArn. dependsOn is passed in the shape v3 uses for
+// the event (a logical ID, usually the target alias); nil or "" leaves it
+// out.
+func invokePermission(functionName, principal, sourceArn, dependsOn any) map[string]any {
+	p := map[string]any{
+		"Type": "AWS::Lambda::Permission",
 		"Properties": map[string]any{
-			"FunctionName": lambdaTarget(f),
+			"FunctionName": functionName,
 			"Action":       "lambda:InvokeFunction",
-			"Principal":    "events.amazonaws.com",
+			"Principal":    principal,
 			"SourceArn":    sourceArn,
 		},
-	}).(map[string]any)
+	}
+	if dependsOn != nil && dependsOn != "" {
+		p["DependsOn"] = dependsOn
+	}
+	return p
+}
+
+// eventsRulePermission lets an EventBridge rule (named by sourceArn)
+// invoke the function: the permission v3's schedule, cloudwatchEvent and
+// eventBridge compilers all add.
+func eventsRulePermission(f *service.Function, sourceArn any) map[string]any {
+	return invokePermission(lambdaTarget(f), "events.amazonaws.com", sourceArn, aliasDependsOn(f))
 }
 
 // aliasDependsOn is `_.get(functionObj.targetAlias, 'logicalId')`: the
