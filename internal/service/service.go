@@ -286,3 +286,28 @@ func SortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// FunctionEvent is one event with the function it belongs to.
+type FunctionEvent struct {
+	Function *Function
+	Event    Event
+	// N numbers the event among its function's events of the same type,
+	// from 1: serverless v3 names rules and permissions this way.
+	N int
+}
+
+// EventsOf returns every event of the given type (http, schedule, …) in
+// config order, functions first.
+func (s *Service) EventsOf(typ string) []FunctionEvent {
+	var out []FunctionEvent
+	for _, f := range s.Functions {
+		n := 0
+		for _, e := range f.Events {
+			if e.Type == typ {
+				n++
+				out = append(out, FunctionEvent{Function: f, Event: e, N: n})
+			}
+		}
+	}
+	return out
+}

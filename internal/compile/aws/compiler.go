@@ -78,20 +78,7 @@ func orderedEventCompilers() []eventCompiler {
 }
 
 // EventsOf returns (function, event) pairs of the given type, in config order.
-func (c *Context) EventsOf(typ string) []FunctionEvent {
-	var out []FunctionEvent
-	for _, f := range c.Svc.Functions {
-		for _, e := range f.Events {
-			if e.Type == typ {
-				out = append(out, FunctionEvent{Function: f, Event: e})
-			}
-		}
-	}
-	return out
-}
+func (c *Context) EventsOf(typ string) []FunctionEvent { return c.Svc.EventsOf(typ) }
 
 // FunctionEvent is one event with the function it belongs to.
-type FunctionEvent struct {
-	Function *service.Function
-	Event    service.Event
-}
+type FunctionEvent = service.FunctionEvent

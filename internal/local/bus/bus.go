@@ -29,37 +29,31 @@ type Rule struct {
 func RulesFromService(svc *service.Service) ([]*Rule, diag.Diagnostics) {
 	var ds diag.Diagnostics
 	var rules []*Rule
-	for _, fn := range svc.Functions {
-		n := 0
-		for _, ev := range fn.Events {
-			if ev.Type != "eventBridge" {
-				continue
-			}
-			n++
-			path := fmt.Sprintf("functions.%s.events.%d.eventBridge", fn.Key, ev.Index)
-			v := ev.Value
-			if v == nil || v.Kind != config.Map {
-				ds.Errorf(ev.Pos, path, "eventBridge event must be an object with a pattern")
-				continue
-			}
-			if v.Get("schedule") != nil && v.Get("pattern") == nil {
-				ds.Warnf(v.Pos, path+".schedule", "eventBridge schedules are not run locally; use a schedule event")
-				continue
-			}
-			pat := v.Get("pattern")
-			if pat == nil || pat.Kind != config.Map {
-				ds.Errorf(v.Pos, path+".pattern", "eventBridge event needs a pattern object")
-				continue
-			}
-			r := &Rule{Name: fmt.Sprintf("%s-%s-%s-rule-%d", svc.Name, svc.Stage, fn.Key, n), Bus: BusName(v.Get("eventBus").Scalar0()), Function: fn.Key}
-			r.Pattern, _ = pat.Interface().(map[string]any)
-			normalize(r.Pattern)
-			if in := v.Get("input"); in != nil {
-				r.Input, _ = in.MarshalJSON()
-			}
-			r.InputPath = v.Get("inputPath").Scalar0()
-			rules = append(rules, r)
+	for _, fe := range svc.EventsOf("eventBridge") {
+		fn, ev, n := fe.Function, fe.Event, fe.N
+		path := fmt.Sprintf("functions.%s.events.%d.eventBridge", fn.Key, ev.Index)
+		v := ev.Value
+		if v == nil || v.Kind != config.Map {
+			ds.Errorf(ev.Pos, path, "eventBridge event must be an object with a pattern")
+			continue
 		}
+		if v.Get("schedule") != nil && v.Get("pattern") == nil {
+			ds.Warnf(v.Pos, path+".schedule", "eventBridge schedules are not run locally; use a schedule event")
+			continue
+		}
+		pat := v.Get("pattern")
+		if pat == nil || pat.Kind != config.Map {
+			ds.Errorf(v.Pos, path+".pattern", "eventBridge event needs a pattern object")
+			continue
+		}
+		r := &Rule{Name: fmt.Sprintf("%s-%s-%s-rule-%d", svc.Name, svc.Stage, fn.Key, n), Bus: BusName(v.Get("eventBus").Scalar0()), Function: fn.Key}
+		r.Pattern, _ = pat.Interface().(map[string]any)
+		normalize(r.Pattern)
+		if in := v.Get("input"); in != nil {
+			r.Input, _ = in.MarshalJSON()
+		}
+		r.InputPath = v.Get("inputPath").Scalar0()
+		rules = append(rules, r)
 	}
 	return rules, ds
 }

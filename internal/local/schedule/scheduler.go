@@ -75,62 +75,56 @@ type Job struct {
 func JobsFromService(svc *service.Service) ([]*Job, diag.Diagnostics) {
 	var ds diag.Diagnostics
 	var jobs []*Job
-	for _, fn := range svc.Functions {
-		n := 0
-		for _, ev := range fn.Events {
-			if ev.Type != "schedule" {
-				continue
+	for _, fe := range svc.EventsOf("schedule") {
+		fn, ev, n := fe.Function, fe.Event, fe.N
+		path := fmt.Sprintf("functions.%s.events.%d.schedule", fn.Key, ev.Index)
+		j := &Job{Function: fn.Key, Enabled: true, Name: fmt.Sprintf("%s-%s-%s-rule-%d", svc.Name, svc.Stage, fn.Key, n)}
+		v := ev.Value
+		var rates []*config.Node
+		if _, ok := v.Str(); ok {
+			rates = []*config.Node{v}
+		} else if v != nil && v.Kind == config.Map {
+			r := v.Get("rate")
+			if r != nil && r.Kind == config.Seq {
+				rates = r.Items
+			} else if r != nil {
+				rates = []*config.Node{r}
 			}
-			n++
-			path := fmt.Sprintf("functions.%s.events.%d.schedule", fn.Key, ev.Index)
-			j := &Job{Function: fn.Key, Enabled: true, Name: fmt.Sprintf("%s-%s-%s-rule-%d", svc.Name, svc.Stage, fn.Key, n)}
-			v := ev.Value
-			var rates []*config.Node
-			if _, ok := v.Str(); ok {
-				rates = []*config.Node{v}
-			} else if v != nil && v.Kind == config.Map {
-				r := v.Get("rate")
-				if r != nil && r.Kind == config.Seq {
-					rates = r.Items
-				} else if r != nil {
-					rates = []*config.Node{r}
-				}
-				if e, ok := v.Get("enabled").Boolean(); ok {
-					j.Enabled = e
-				}
-				if name := v.Get("name").Scalar0(); name != "" {
-					j.Name = name
-				}
-				if in := v.Get("input"); in != nil {
-					if s, ok := in.Str(); ok {
-						j.Input = json.RawMessage(s)
-						if !json.Valid(j.Input) {
-							j.Input, _ = json.Marshal(s)
-						}
-					} else {
-						j.Input, _ = in.MarshalJSON()
+			if e, ok := v.Get("enabled").Boolean(); ok {
+				j.Enabled = e
+			}
+			if name := v.Get("name").Scalar0(); name != "" {
+				j.Name = name
+			}
+			if in := v.Get("input"); in != nil {
+				if s, ok := in.Str(); ok {
+					j.Input = json.RawMessage(s)
+					if !json.Valid(j.Input) {
+						j.Input, _ = json.Marshal(s)
 					}
-				}
-				j.InputPath = v.Get("inputPath").Scalar0()
-				if v.Get("inputTransformer") != nil {
-					ds.Warnf(v.Get("inputTransformer").Pos, path+".inputTransformer", "inputTransformer is not applied locally; the function gets the scheduled event")
+				} else {
+					j.Input, _ = in.MarshalJSON()
 				}
 			}
-			if len(rates) == 0 {
-				ds.Errorf(ev.Pos, path, "schedule event needs a rate: rate(...) or cron(...)")
+			j.InputPath = v.Get("inputPath").Scalar0()
+			if v.Get("inputTransformer") != nil {
+				ds.Warnf(v.Get("inputTransformer").Pos, path+".inputTransformer", "inputTransformer is not applied locally; the function gets the scheduled event")
+			}
+		}
+		if len(rates) == 0 {
+			ds.Errorf(ev.Pos, path, "schedule event needs a rate: rate(...) or cron(...)")
+			continue
+		}
+		for _, r := range rates {
+			e, err := Parse(r.Scalar0())
+			if err != nil {
+				ds.Errorf(r.Pos, path+".rate", "%v", err)
 				continue
 			}
-			for _, r := range rates {
-				e, err := Parse(r.Scalar0())
-				if err != nil {
-					ds.Errorf(r.Pos, path+".rate", "%v", err)
-					continue
-				}
-				j.Exprs = append(j.Exprs, e)
-			}
-			if len(j.Exprs) > 0 {
-				jobs = append(jobs, j)
-			}
+			j.Exprs = append(j.Exprs, e)
+		}
+		if len(j.Exprs) > 0 {
+			jobs = append(jobs, j)
 		}
 	}
 	return jobs, ds
