@@ -107,10 +107,11 @@ func Deploy(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions) (*De
 	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
 	changed, err := updateStack(ctx, c, b, templateURL, rep)
 	if err != nil {
-		var sf *StackFailure
-		if errors.As(err, &sf) || isUpdateRejected(err) {
-			// Keep the previous deployment as the newest directory, so the
-			// change check and rollback see the stack as it really is.
+		// The update was refused or never started, so this upload is not
+		// what the stack runs: remove it and the previous deployment stays
+		// the newest, for the change check and rollback. An interrupted run
+		// keeps it, as CloudFormation may be applying it.
+		if !interrupted(err) {
 			removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
 		}
 		return nil, err
@@ -323,8 +324,9 @@ func changeSetWithoutChanges(reason string) bool {
 		strings.Contains(reason, "No updates are to be performed")
 }
 
-func isUpdateRejected(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "change set")
+// interrupted reports whether err is the run being cancelled (Ctrl-C).
+func interrupted(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // deploymentBucket is the named bucket, else the stack's output or resource.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go"
 )
 
 func init() {
@@ -387,5 +389,20 @@ func TestSuccessfulDeployPrunesOldDeployments(t *testing.T) {
 	}
 	if len(s3.keys(testBucket, "serverless/svc/prod/")) != 1 {
 		t.Error("another stage's deployment was pruned")
+	}
+}
+
+func TestRejectedUpdateRemovesItsUploadOnly(t *testing.T) {
+	cf := existingStack("UPDATE_COMPLETE")
+	cf.rejectUpdate = &smithy.GenericAPIError{Code: "ValidationError", Message: "Template format error: Unresolved resource dependencies [Nope]"}
+	s3 := newFakeS3(testBucket)
+	previous := "serverless/svc/dev/1600000000000-2020-09-13T12:26:40.000Z/"
+	s3.objects[testBucket][previous+CompiledTemplateFile] = []byte("{}")
+	_, err := Deploy(context.Background(), &Clients{CloudFormation: cf, S3: s3, Lambda: fakeLambda{}}, testBundle(t, "1700000000000-2023-11-14T22:13:20.000Z"), DeployOptions{})
+	if err == nil || !strings.Contains(err.Error(), "Unresolved resource dependencies") {
+		t.Fatalf("err = %v", err)
+	}
+	if keys := s3.keys(testBucket, ""); len(keys) != 1 || keys[0] != previous+CompiledTemplateFile {
+		t.Errorf("bucket holds %v, want only the previous deployment", keys)
 	}
 }

@@ -47,6 +47,9 @@ type fakeCloudFormation struct {
 	calls          []string
 	changeSetEmpty bool
 	failCreds      bool
+	// rejectUpdate makes CreateChangeSet of type UPDATE fail, as
+	// CloudFormation does for an invalid template.
+	rejectUpdate error
 }
 
 func (f *fakeCloudFormation) record(call string) error {
@@ -118,6 +121,9 @@ func (f *fakeCloudFormation) CreateChangeSet(ctx context.Context, in *cloudforma
 	}
 	if in.ChangeSetType == cftypes.ChangeSetTypeCreate {
 		f.exists, f.status = true, "REVIEW_IN_PROGRESS"
+	}
+	if in.ChangeSetType == cftypes.ChangeSetTypeUpdate && f.rejectUpdate != nil {
+		return nil, f.rejectUpdate
 	}
 	return &cloudformation.CreateChangeSetOutput{}, nil
 }
