@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -135,7 +134,7 @@ func (b *Bus) Put(ctx context.Context, entries []Entry) ([]string, error) {
 			if r.Input != nil {
 				payload = r.Input
 			} else if r.InputPath != "" {
-				if v, ok := path(decoded, r.InputPath); ok {
+				if v, ok := local.InputPath(decoded, r.InputPath); ok {
 					payload, _ = json.Marshal(v)
 				}
 			}
@@ -181,43 +180,5 @@ func (b *Bus) event(e Entry) (map[string]any, error) {
 	if t.IsZero() {
 		t = now()
 	}
-	region, account := b.Region, b.Account
-	if region == "" {
-		region = "us-east-1"
-	}
-	if account == "" {
-		account = "000000000000"
-	}
-	res := e.Resources
-	if res == nil {
-		res = []string{}
-	}
-	return map[string]any{
-		"version":     "0",
-		"id":          fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", rand.Uint32(), rand.Uint32()&0xffff, rand.Uint32()&0xfff, 0x8000|rand.Uint32()&0x3fff, rand.Uint64()&0xffffffffffff),
-		"detail-type": e.DetailType,
-		"source":      e.Source,
-		"account":     account,
-		"time":        t.UTC().Format("2006-01-02T15:04:05Z"),
-		"region":      region,
-		"resources":   res,
-		"detail":      detail,
-	}, nil
-}
-
-func path(v any, p string) (any, bool) {
-	p = strings.TrimPrefix(strings.TrimPrefix(p, "$"), ".")
-	if p == "" {
-		return v, true
-	}
-	for _, k := range strings.Split(p, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = m[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
+	return local.EventBridgeEvent(b.Region, b.Account, e.Source, e.DetailType, t, e.Resources, detail), nil
 }

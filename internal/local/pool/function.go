@@ -21,7 +21,7 @@ import (
 )
 
 // AccountID is the AWS account id local ARNs use.
-const AccountID = "000000000000"
+const AccountID = local.AccountID
 
 // function is the pool's state for one function.
 type function struct {

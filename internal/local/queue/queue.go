@@ -20,11 +20,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nimbusfw/nimbus/internal/local"
 	bolt "go.etcd.io/bbolt"
 )
 
 // Account is the account id in local queue URLs and ARNs.
-const Account = "000000000000"
+const Account = local.AccountID
 
 // Config is a queue's settings.
 type Config struct {

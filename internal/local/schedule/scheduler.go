@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -206,48 +204,22 @@ func (s *Scheduler) Payload(j *Job, t time.Time) []byte {
 	if j.Input != nil {
 		return j.Input
 	}
-	region, account := s.Region, s.Account
+	region := s.Region
 	if region == "" {
-		region = "us-east-1"
+		region = local.DefaultRegion
 	}
+	account := s.Account
 	if account == "" {
-		account = "123456789012"
+		account = local.AccountID
 	}
-	ev := map[string]any{
-		"version":     "0",
-		"id":          fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", rand.Uint32(), rand.Uint32()&0xffff, rand.Uint32()&0xfff, 0x8000|rand.Uint32()&0x3fff, rand.Uint64()&0xffffffffffff),
-		"detail-type": "Scheduled Event",
-		"source":      "aws.events",
-		"account":     account,
-		"time":        t.UTC().Format("2006-01-02T15:04:05Z"),
-		"region":      region,
-		"resources":   []string{"arn:aws:events:" + region + ":" + account + ":rule/" + j.Name},
-		"detail":      map[string]any{},
-	}
+	ev := local.EventBridgeEvent(region, account, "aws.events", "Scheduled Event", t,
+		[]string{"arn:aws:events:" + region + ":" + account + ":rule/" + j.Name}, map[string]any{})
 	if j.InputPath != "" {
-		if v, ok := jsonPath(ev, j.InputPath); ok {
+		if v, ok := local.InputPath(ev, j.InputPath); ok {
 			b, _ := json.Marshal(v)
 			return b
 		}
 	}
 	b, _ := json.Marshal(ev)
 	return b
-}
-
-// jsonPath follows a simple $.a.b path.
-func jsonPath(v any, path string) (any, bool) {
-	path = strings.TrimPrefix(strings.TrimPrefix(path, "$"), ".")
-	if path == "" {
-		return v, true
-	}
-	for _, k := range strings.Split(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = m[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
 }

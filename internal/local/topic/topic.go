@@ -60,7 +60,7 @@ type Hub struct {
 }
 
 // Account is the account id in local topic ARNs.
-const Account = "000000000000"
+const Account = local.AccountID
 
 // ARN is a local topic's ARN.
 func (h *Hub) ARN(name string) string {
