@@ -26,6 +26,21 @@ import (
 
 const slsDir = "../../tools/node_modules/serverless"
 
+// requireServerlessV3 returns node and the absolute serverless v3 folder
+// the oracle tests run, skipping the test when either is missing.
+func requireServerlessV3(t *testing.T) (node, slsAbs string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	slsAbs, _ = filepath.Abs(slsDir)
+	if _, err := os.Stat(slsAbs); err != nil {
+		t.Skip("serverless v3 not installed in tools/node_modules")
+	}
+	return node, slsAbs
+}
+
 // v3Result is v3's verdict on one config.
 type v3Result struct {
 	Errors  []string
@@ -34,14 +49,7 @@ type v3Result struct {
 
 func v3Validate(t *testing.T, configs [][]byte) []v3Result {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	abs, _ := filepath.Abs(slsDir)
-	if _, err := os.Stat(abs); err != nil {
-		t.Skip("serverless v3 not installed in tools/node_modules")
-	}
+	node, abs := requireServerlessV3(t)
 	input := filepath.Join(t.TempDir(), "configs.jsonl")
 	if err := os.WriteFile(input, append(bytes.Join(configs, []byte("\n")), '\n'), 0o644); err != nil {
 		t.Fatal(err)
@@ -392,14 +400,7 @@ func TestAgreesWithServerlessV3OnGeneratedConfigs(t *testing.T) {
 		t.Skip("starts serverless v3 in node")
 	}
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	abs, _ := filepath.Abs(slsDir)
-	if _, err := os.Stat(abs); err != nil {
-		t.Skip("serverless v3 not installed in tools/node_modules")
-	}
+	node, abs := requireServerlessV3(t)
 	// NIMBUS_ORACLE_COUNT and NIMBUS_ORACLE_SEED explore further by hand.
 	count, seed := os.Getenv("NIMBUS_ORACLE_COUNT"), os.Getenv("NIMBUS_ORACLE_SEED")
 	if count == "" {

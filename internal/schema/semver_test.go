@@ -66,14 +66,7 @@ func TestSemverAgreesWithNodeSemver(t *testing.T) {
 		t.Skip("runs node")
 	}
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	abs, _ := filepath.Abs(slsDir)
-	if _, err := os.Stat(abs); err != nil {
-		t.Skip("serverless v3 not installed in tools/node_modules")
-	}
+	node, abs := requireServerlessV3(t)
 	seed := int64(5)
 	if s := os.Getenv("NIMBUS_SEMVER_SEED"); s != "" { // explore further by hand
 		fmt.Sscan(s, &seed)
