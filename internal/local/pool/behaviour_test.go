@@ -672,3 +672,54 @@ exports.handler = async () => ({ lib: require('greetlib').greet(), bin: execFile
 		t.Errorf("foreign layer not reported:\n%s", log.String())
 	}
 }
+
+// A runtime that reports an error and then exits (aws-lambda-go's Runtime
+// API loop does so after a panic) still looks idle for a moment. The call
+// handed to it meanwhile never reaches a handler, so it must run on a fresh
+// instance, as Lambda's next invocation would, instead of failing.
+const reportThenExitBootstrap = `#!/bin/sh
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation"
+HEADERS="$(mktemp)"
+EVENT=$(curl -sS -D "$HEADERS" "$API/next")
+ID=$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+case "$EVENT" in
+  *panic*)
+    curl -sS -X POST "$API/$ID/error" -d '{"errorMessage":"boom","errorType":"panic"}' >/dev/null
+    sleep 0.3
+    exit 2 ;;
+esac
+curl -sS -X POST "$API/$ID/response" -d "{\"pid\":$$}" >/dev/null
+exec "$0"
+`
+
+func TestCallAfterExitingErrorRunsOnFreshInstance(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "curl")
+	yml := `service: sh
+provider: {name: aws, runtime: provided.al2}
+functions:
+  f: {handler: function.handler}
+`
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"serverless.yml": yml})
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(reportThenExitBootstrap), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{}
+	p, err := New(loadService(t, dir, yml), Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if res := invoke(t, p, "f", `{"panic":true}`); res.FunctionError != "Unhandled" || !contains(string(res.Payload), `"boom"`) {
+		t.Fatalf("reported error: %+v %s", res, res.Payload)
+	}
+	res := invoke(t, p, "f", `{}`)
+	if res.FunctionError != "" || decode(t, res.Payload)["pid"] == nil {
+		t.Fatalf("call after the exiting error: %s", res.Payload)
+	}
+	if n := strings.Count(log.String(), "START RequestId: "+res.RequestID); n != 1 {
+		t.Errorf("START logged %d times for the moved call:\n%s", n, log.String())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"net/rpc"
@@ -83,17 +84,33 @@ func (f *function) invoke(ctx context.Context, payload []byte, o InvokeOptions) 
 	defer func() { <-f.slots }()
 
 	requestID := newRequestID()
-	inst, cold, err := f.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if cold {
-		if res, err := f.awaitInit(ctx, inst, requestID); res != nil || err != nil {
+	for attempt := 1; ; attempt++ {
+		inst, cold, err := f.acquire(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if cold {
+			if res, err := f.awaitInit(ctx, inst, requestID); res != nil || err != nil {
+				return res, err
+			}
+		}
+		res, err := f.run(ctx, inst, cold, requestID, payload, o, attempt)
+		if err != errNotDelivered {
 			return res, err
 		}
 	}
-	return f.run(ctx, inst, cold, requestID, payload, o)
 }
+
+// errNotDelivered says the instance exited before its runtime took the
+// invocation: an instance that panicked (aws-lambda-go's Runtime API loop
+// exits after reporting) can still look idle for a moment. Lambda would
+// start a fresh environment for the next call, so the pool retries on
+// another instance instead of failing a call that never ran.
+var errNotDelivered = errors.New("invocation not delivered")
+
+// maxDeliveryAttempts bounds those retries; the last attempt's exit is
+// reported as the crash it then is.
+const maxDeliveryAttempts = 3
 
 // acquire returns a warm instance on the current code, or starts one.
 func (f *function) acquire(ctx context.Context) (*instance, bool, error) {
@@ -200,7 +217,7 @@ func (f *function) initFailed(requestID string, payload []byte) *local.Result {
 
 // run dispatches one invocation to a ready instance and waits for its
 // outcome, the instance exiting, the timeout or ctx.
-func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID string, payload []byte, o InvokeOptions) (*local.Result, error) {
+func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID string, payload []byte, o InvokeOptions, attempt int) (*local.Result, error) {
 	timeout := time.Duration(f.cfg.Timeout) * time.Second
 	if timeout <= 0 {
 		timeout = time.Duration(service.DefaultTimeout) * time.Second
@@ -211,11 +228,17 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 	inv.ClientContext = o.ClientContext
 	inv.CognitoIdentity = o.CognitoIdentity
 	inv.TraceID = o.TraceID
-	logging := f.p.log.enabled()
-	if logging {
+	if attempt == 1 && f.p.log.enabled() {
 		f.p.log.line(f.prefix, "START RequestId: "+requestID+" Version: $LATEST")
 	}
 	inst.beginCapture()
+	// undelivered retires an instance that exited before taking the call.
+	undelivered := func() (*local.Result, error) {
+		f.discard(inst)
+		inst.endCapture()
+		return nil, errNotDelivered
+	}
+	mayRetry := attempt < maxDeliveryAttempts
 	// Exactly one of httpDone and rpcDone is set; the other stays nil so
 	// its select cases never fire.
 	var httpDone <-chan runtimeapi.Outcome
@@ -267,6 +290,11 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 	select {
 	case out = <-httpDone:
 	case call := <-rpcDone:
+		if call.Error == rpc.ErrShutdown && mayRetry {
+			// net/rpc refuses to send on a connection the process already
+			// closed by exiting: the call never left.
+			return undelivered()
+		}
 		if call.Error != nil {
 			// The connection broke: the process died mid-invocation (or
 			// is about to); give it a moment to be reaped so the exit
@@ -287,6 +315,9 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		var ok bool
 		out, ok = settled()
 		if !ok {
+			if httpDone != nil && mayRetry && inst.srv.Withdraw(inv) {
+				return undelivered()
+			}
 			return crashed()
 		}
 		// The runtime answered, then exited: the answer stands.

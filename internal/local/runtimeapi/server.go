@@ -138,6 +138,21 @@ func (s *Server) Abandon(inv *Invocation) {
 	}
 }
 
+// Withdraw takes inv back if the runtime has not polled it yet, and says
+// whether it did: a runtime that exits between invocations never saw it,
+// so the caller may run it elsewhere.
+func (s *Server) Withdraw(inv *Invocation) bool {
+	select {
+	case q := <-s.queue:
+		if q == inv {
+			return true
+		}
+		s.queue <- q
+	default:
+	}
+	return false
+}
+
 // Close stops the server: the listener and every connection close, and a
 // pending poll ends.
 func (s *Server) Close() error {

@@ -418,3 +418,26 @@ func BenchmarkRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+func TestWithdrawOnlyBeforeThePoll(t *testing.T) {
+	s := listen(t)
+	deadline := time.Now().Add(time.Minute)
+	pending := NewInvocation("req-1", []byte(`{}`), deadline)
+	s.Dispatch(pending)
+	if other := NewInvocation("req-0", nil, deadline); s.Withdraw(other) {
+		t.Error("withdrew an invocation that was never dispatched")
+	}
+	if !s.Withdraw(pending) {
+		t.Fatal("could not withdraw an invocation nobody polled")
+	}
+	taken := NewInvocation("req-2", []byte(`{"n":2}`), deadline)
+	if err := s.Dispatch(taken); err != nil {
+		t.Fatalf("queue not free after Withdraw: %v", err)
+	}
+	if code, _, body := get(t, &http.Client{}, url(s, "invocation/next")); code != 200 || body != `{"n":2}` {
+		t.Fatalf("next = %d %q", code, body)
+	}
+	if s.Withdraw(taken) {
+		t.Error("withdrew an invocation the runtime already holds")
+	}
+}
