@@ -5,7 +5,13 @@
 #   (a) nimbus dev, aws-lambda-go function      (b) nimbus dev, Node function
 #   (c) serverless-offline, same Node function, default (worker threads) and --useInProcess
 #   (d) bare Go net/http returning the same body
+#   (e) the floor for (a): the thinnest possible front for the same
+#       aws-lambda-go binary — net/http, then net/rpc to one of 8 processes
+#       (one per in-flight request, as Lambda's instances), a fixed event,
+#       no routing, no event building, no response mapping, no logs
 # Prints req/s, p50 and p99 for each, then the ratios against the targets.
+# (e) shows how much of (a)'s cost is Nimbus and how much is running an
+# unmodified aws-lambda-go process per instance on this machine.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -127,6 +133,73 @@ func main() {
 GO
 (cd "$WORK/bare" && go mod init bare >/dev/null 2>&1 && go build -o bare .)
 
+# (e): the function built as Nimbus builds it, and a minimal front for it.
+# The front lives inside the module to share its aws-lambda-go version.
+(cd "$GOFN" && CGO_ENABLED=0 go build -o "$WORK/gofn-bootstrap" .)
+mkdir -p "$GOFN/floor"
+cat >"$GOFN/floor/main.go" <<'GO'
+// floor: net/http in front of N aws-lambda-go processes over their RPC
+// protocol, each serving one request at a time. Args: PORT RPC_PORT...
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/rpc"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+)
+
+var event = []byte(`{"version":"2.0","routeKey":"GET /hello","rawPath":"/hello","rawQueryString":"","headers":{"host":"127.0.0.1","user-agent":"wrk"},"requestContext":{"accountId":"000000000000","apiId":"local","domainName":"127.0.0.1","domainPrefix":"127","http":{"method":"GET","path":"/hello","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"wrk"},"requestId":"r","routeKey":"GET /hello","stage":"$default","time":"24/Nov/2026:00:00:00 +0000","timeEpoch":0},"isBase64Encoded":false}`)
+
+func main() {
+	idle := make(chan *rpc.Client, len(os.Args)-2)
+	for _, port := range os.Args[2:] {
+		var c *rpc.Client
+		var err error
+		for i := 0; i < 500; i++ {
+			if c, err = rpc.Dial("tcp", "127.0.0.1:"+port); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil {
+			panic(err)
+		}
+		idle <- c
+	}
+	http.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) {
+		c := <-idle
+		defer func() { idle <- c }()
+		var resp messages.InvokeResponse
+		deadline := time.Now().Add(time.Minute)
+		if err := c.Call("Function.Invoke", &messages.InvokeRequest{Payload: event, RequestId: "r",
+			Deadline: messages.InvokeRequest_Timestamp{Seconds: deadline.Unix()}}, &resp); err != nil {
+			w.WriteHeader(502)
+			return
+		}
+		var out struct{ Body string }
+		json.Unmarshal(resp.Payload, &out)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(out.Body))
+	})
+	http.ListenAndServe("127.0.0.1:"+os.Args[1], nil)
+}
+GO
+(cd "$GOFN/floor" && go build -o "$WORK/floor" .)
+
+start_floor() { # PORT
+  local ports=() i p
+  for i in 1 2 3 4 5 6 7 8; do
+    p=$(free_port); ports+=("$p")
+    _LAMBDA_SERVER_PORT=$p "$WORK/gofn-bootstrap" >/dev/null 2>&1 & PIDS+=($!)
+  done
+  "$WORK/floor" "$1" "${ports[@]}" & PIDS+=($!)
+  wait_http "http://127.0.0.1:$1/hello"
+}
+
 start_nimbus() { # DIR PORT
   local l a
   l=$(free_port); a=$(free_port)
@@ -150,10 +223,11 @@ P=$(free_port); start_nimbus "$WORK/node" "$P"; run_wrk "b nimbus dev (Node)" "h
 P=$(free_port); start_offline "$P"; run_wrk "c offline (default)" "http://127.0.0.1:$P/hello"; stop_all
 P=$(free_port); start_offline "$P" --useInProcess; run_wrk "c offline (useInProcess)" "http://127.0.0.1:$P/hello"; stop_all
 P=$(free_port); "$WORK/bare/bare" "$P" & PIDS+=($!); wait_http "http://127.0.0.1:$P/hello"; run_wrk "d bare Go net/http" "http://127.0.0.1:$P/hello"; stop_all
+P=$(free_port); start_floor "$P"; run_wrk "e floor for (a)" "http://127.0.0.1:$P/hello"; stop_all
 
 echo
 A=${RPS["a nimbus dev (Go)",8]}; B=${RPS["b nimbus dev (Node)",8]}
-CD=${RPS["c offline (default)",8]}; CI=${RPS["c offline (useInProcess)",8]}; D=${RPS["d bare Go net/http",8]}
+CD=${RPS["c offline (default)",8]}; CI=${RPS["c offline (useInProcess)",8]}; D=${RPS["d bare Go net/http",8]}; E=${RPS["e floor for (a)",8]}
 CF=$(( CD > CI ? CD : CI ))
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a" }'; }
 echo "ratios at concurrency 8 (targets in brackets):"
@@ -161,4 +235,5 @@ echo "  (a)/(c fastest)  $(ratio "$A" "$CF")x   [>= 4]"
 echo "  (a)/(d)          $(ratio "$A" "$D")    [>= 0.30]"
 echo "  (b)/(c fastest)  $(ratio "$B" "$CF")x   [>= 1]"
 echo "  (b)/(c default)  $(ratio "$B" "$CD")x   [>= 5]"
+echo "  (a)/(e)          $(ratio "$A" "$E")    (Nimbus against the floor of its design; (e)/(d) is $(ratio "$E" "$D"))"
 echo "  p99 (a) ${P99["a nimbus dev (Go)",8]} ms, (b) ${P99["b nimbus dev (Node)",8]} ms   [< 10 ms]"
