@@ -145,6 +145,16 @@ func bundle(svc *service.Service, pkg *PackageResult) (*deployaws.Bundle, error)
 	for _, a := range pkg.Artifacts.Artifacts {
 		add(a.Path)
 	}
+	// A package read back from its directory lists no artifacts, and the
+	// prebuilt ones (package.artifact) are not in it: they deploy from
+	// where the config says.
+	prebuilt, err := deployaws.PrebuiltArtifacts(svc)
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range prebuilt {
+		add(path)
+	}
 	// Zips the compile stage adds (custom-resources.zip) live in the package
 	// directory too; v3 hashes and uploads every zip there.
 	zips, _ := filepath.Glob(filepath.Join(pkg.Dir, "*.zip"))
