@@ -85,15 +85,10 @@ func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult,
 		return nil, err
 	}
 	res, err := deployaws.Deploy(ctx, c, b, deployaws.DeployOptions{
-		Force: opts.Force, Reporter: opts.Reporter, Validate: !opts.NoValidate,
+		Force: opts.Force, Reporter: opts.Reporter, Validate: !opts.NoValidate, Service: p.Service,
 	})
 	if err != nil {
 		return nil, err
-	}
-	if !res.Skipped {
-		if err := deployaws.UpdateRestAPIStage(ctx, c, p.Service, b.Template, b.StackName, opts.Reporter); err != nil {
-			return nil, fmt.Errorf("stack %s is deployed, but %w", b.StackName, err)
-		}
 	}
 	return &DeployResult{
 		Skipped: res.Skipped, NoStackUpdate: res.NoStackUpdate, Created: res.Created,

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/nimbusfw/nimbus/internal/service"
 )
 
 // DeployOptions tune Deploy.
@@ -28,6 +30,9 @@ type DeployOptions struct {
 	UploadConcurrency int
 	// Validate runs ValidateTemplate on the uploaded template first, as v3 does.
 	Validate bool
+	// Service, when set, has Deploy end with v3's REST API stage update
+	// (UpdateRestAPIStage), after a skipped deploy too.
+	Service *service.Service
 }
 
 // DeployResult says what happened.
@@ -51,8 +56,28 @@ const SkipMessage = "No changes to deploy. Deployment skipped."
 
 // Deploy runs serverless v3's deploy flow: create the stack from the core
 // template when missing, check for changes, upload, validate, update through
-// a change set (or directly), then prune old artifact directories.
+// a change set (or directly), then prune old artifact directories; with
+// opts.Service, then update the REST API stage.
 func Deploy(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions) (*DeployResult, error) {
+	res, err := deployStack(ctx, c, b, opts)
+	if err != nil || opts.Service == nil {
+		return res, err
+	}
+	// v3 runs the stage update from the after:deploy:deploy hook, which
+	// follows the deploy whether or not the change check skipped it: stage
+	// settings changed outside the stack (or a previous run that stopped
+	// before them) are applied again even when nothing else changed.
+	if err := UpdateRestAPIStage(ctx, c, opts.Service, b.Template, b.StackName, opts.Reporter); err != nil {
+		if res.Skipped {
+			return nil, fmt.Errorf("stack %s has no changes to deploy, but %w", b.StackName, err)
+		}
+		return nil, fmt.Errorf("stack %s is deployed, but %w", b.StackName, err)
+	}
+	return res, nil
+}
+
+// deployStack is Deploy up to the stack update and the pruning.
+func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions) (*DeployResult, error) {
 	rep := opts.Reporter
 	if rep == nil {
 		rep = NopReporter{}
