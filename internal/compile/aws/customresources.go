@@ -26,18 +26,29 @@ const (
 	CustomResourceAPIGatewayCWRole CustomResourceKind = "apiGatewayCloudWatchRole"
 )
 
-// The handler Lambdas' settings, as v3 deploys them. Known problem: v3
-// 3.40's nodejs18.x can no longer be created (2026-06-01) or updated
-// (2026-07-01) on Lambda, and the handler code changes on every deploy, so
-// real deploys using these handlers fail until this moves to nodejs24.x
-// (our handlers run on it unchanged). That switch also changes the API
-// goldens that use the CloudWatch-role handler (http-logs, websocket-logs).
+// The handler Lambdas' settings. Memory, timeout and the name limit are
+// v3's; the runtime deliberately is not. v3 3.40 writes nodejs18.x, which
+// Lambda stopped accepting for new functions on 2026-06-01 and for updates
+// on 2026-07-01; as the code's S3 key changes on every deploy, every deploy
+// of a service using a handler would fail. nodejs24.x is the Node runtime
+// with the longest AWS support (deprecation 2028-04-30). Our handlers run on
+// it as they are: they import only Node built-ins and the AWS SDK for
+// JavaScript v3 the runtime bundles, and export async two-argument handlers
+// (nodejs24.x refuses callback-style ones); customresources' tests check
+// both. A stack deployed by v3 that Nimbus deploys next gets the runtime
+// changed in place on each handler Lambda it has (Runtime needs no
+// replacement, so name and ARN stay and the custom resources using it see no
+// change). The corpus comparison with v3's templates maps v3's value to this
+// one (testdata/known-differences.txt).
 const (
 	customResourceFunctionMemory    = 1024
 	customResourceFunctionTimeout   = 180
-	customResourceFunctionRuntime   = "nodejs18.x"
 	customResourceFunctionNameLimit = 64
 )
+
+// CustomResourceFunctionRuntime is the Runtime of every custom-resource
+// handler Lambda.
+const CustomResourceFunctionRuntime = "nodejs24.x"
 
 // customResourceHandler is the function name suffix and handler path of each kind.
 var customResourceHandler = map[CustomResourceKind]struct{ name, handler string }{
@@ -142,7 +153,7 @@ func addCustomResource(c *Context, kind CustomResourceKind, statements []any) {
 			"FunctionName": functionName,
 			"Handler":      h.handler,
 			"MemorySize":   customResourceFunctionMemory,
-			"Runtime":      customResourceFunctionRuntime,
+			"Runtime":      CustomResourceFunctionRuntime,
 			"Timeout":      customResourceFunctionTimeout,
 		},
 		"DependsOn": []any{},

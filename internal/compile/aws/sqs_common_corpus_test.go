@@ -72,6 +72,7 @@ func TestCorpusEventResources(t *testing.T) {
 				if err := json.Unmarshal(raw, &want); err != nil {
 					t.Fatal(err)
 				}
+				AcceptV3CustomResourceRuntime(want.Resources)
 				got := compileCorpusService(t, root, name, yml)
 				diffs := 0
 				for _, id := range sortedIDs(want.Resources) {

@@ -56,6 +56,7 @@ func TestEventsMatchServerlessV3(t *testing.T) {
 			if err := json.Unmarshal(raw, &want); err != nil {
 				t.Fatal(err)
 			}
+			AcceptV3CustomResourceRuntime(want.Resources)
 			got := compiledResources(t, dir)
 			for _, id := range sortedMapKeys(want.Resources) {
 				g, ok := got[id]

@@ -6,8 +6,10 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -214,4 +216,104 @@ console.log(JSON.stringify({
 	if got.Target["Input"] != `{"k":"v"}` || got.Target["Id"] != "r-target" {
 		t.Errorf("target: %v", got.Target)
 	}
+}
+
+// TestHandlersLoadAsTheLambdaNodeRuntimeDoes imports every handler file the
+// way Lambda's Node runtime interface client does (a dynamic import, then
+// the exported name) and checks the two things a nodejs24.x function needs
+// from them: our code requires only modules the runtime provides (Node
+// built-ins and the AWS SDK for JavaScript v3 clients; never the v2
+// "aws-sdk", which the runtimes since nodejs18.x do not carry), and each
+// handler is async and takes at most (event, context), since nodejs24.x
+// fails at init on callback-style handlers.
+func TestHandlersLoadAsTheLambdaNodeRuntimeDoes(t *testing.T) {
+	modules := sdkModules(t)
+	var handlers []string
+	for _, p := range handlerPaths {
+		handlers = append(handlers, strings.TrimSuffix(p, ".js")+".handler")
+	}
+	list, _ := json.Marshal(handlers)
+	cmd := exec.Command("node", "-e", `
+const Module = require('module');
+const path = require('path');
+const { pathToFileURL } = require('url');
+const root = process.cwd() + path.sep;
+const requested = new Set();
+const load = Module._load;
+Module._load = function (request, parent) {
+  // Only what our files ask for: the SDK's own dependencies come with it.
+  const from = parent && parent.filename;
+  if (from && from.startsWith(root) && !from.includes(path.sep + 'node_modules' + path.sep)) requested.add(request);
+  return load.apply(this, arguments);
+};
+(async () => {
+  const handlers = {};
+  for (const h of `+string(list)+`) {
+    const dot = h.lastIndexOf('.');
+    const mod = await import(pathToFileURL(path.resolve(h.slice(0, dot) + '.js')).href);
+    const fn = mod[h.slice(dot + 1)] ?? (mod.default && mod.default[h.slice(dot + 1)]);
+    handlers[h] = { type: typeof fn, kind: fn && fn.constructor.name, args: fn && fn.length };
+  }
+  console.log(JSON.stringify({ handlers, requested: [...requested].sort() }));
+})().catch((e) => { console.error(e); process.exit(1); });`)
+	cmd.Dir = "node"
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s%s", err, out, stderr.String())
+	}
+	var got struct {
+		Handlers map[string]struct {
+			Type, Kind string
+			Args       int
+		}
+		Requested []string
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, h := range handlers {
+		fn, ok := got.Handlers[h]
+		if !ok || fn.Type != "function" {
+			t.Errorf("%s: the runtime would find no handler function (%+v)", h, fn)
+			continue
+		}
+		if fn.Kind != "AsyncFunction" || fn.Args > 2 {
+			t.Errorf("%s is a %s of %d parameters; nodejs24.x needs an async (event, context) handler", h, fn.Kind, fn.Args)
+		}
+	}
+	builtins := nodeBuiltins(t)
+	sdkClient := regexp.MustCompile(`^@aws-sdk/client-[a-z0-9-]+$`)
+	var siblings, clients int
+	for _, m := range got.Requested {
+		switch {
+		case strings.HasPrefix(m, "./") || strings.HasPrefix(m, "../"):
+			siblings++
+		case sdkClient.MatchString(m):
+			clients++
+		case builtins[strings.TrimPrefix(m, "node:")]:
+		default:
+			t.Errorf("a handler requires %q, which the Lambda Node runtime does not provide", m)
+		}
+	}
+	// Without these the hook saw nothing and the check above proved nothing.
+	if siblings == 0 || clients == 0 {
+		t.Fatalf("the require hook missed the handlers' own imports: %v", got.Requested)
+	}
+}
+
+// nodeBuiltins is the set of Node's built-in module names.
+func nodeBuiltins(t *testing.T) map[string]bool {
+	t.Helper()
+	var names []string
+	if err := json.Unmarshal([]byte(node(t, "console.log(JSON.stringify(require('module').builtinModules))")), &names); err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
 }
