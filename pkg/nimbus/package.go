@@ -16,6 +16,7 @@ import (
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/packaging"
+	"github.com/nimbusfw/nimbus/internal/schema"
 	"github.com/nimbusfw/nimbus/internal/service"
 )
 
@@ -181,21 +182,31 @@ func Package(ctx context.Context, p *Project, opts PackageOptions) (*PackageResu
 	}, nil
 }
 
-// checkEvents rejects event types no compiler handles, pointing at the
-// event in the file.
+// checkEvents stops on an event type serverless v3 knows but no Nimbus
+// compiler handles, pointing at the event in the file. Types v3 does not
+// know are left alone: Load's schema check already reported them as
+// configValidationMode says (a warning by default; an error, which stopped
+// Load, in error mode; nothing when off), and v3 then packages the service
+// without them, as the compilers here do.
 func checkEvents(svc *service.Service, ds *diag.Diagnostics) {
-	known := map[string]bool{}
+	compiled := map[string]bool{}
 	for _, t := range awscompile.KnownEventTypes() {
-		known[t] = true
+		compiled[t] = true
+	}
+	v3Knows := map[string]bool{}
+	for _, t := range schema.EventTypes() {
+		v3Knows[t] = true
 	}
 	for _, f := range svc.Functions {
 		for _, e := range f.Events {
-			if e.Type == "" || known[e.Type] {
+			if e.Type == "" || compiled[e.Type] || !v3Knows[e.Type] {
 				continue
 			}
 			ds.Errorf(e.Pos, fmt.Sprintf("functions.%s.events[%d].%s", f.Key, e.Index, e.Type),
-				"unknown event type %q on function %q (supported: %s)", e.Type, f.Key, strings.Join(awscompile.KnownEventTypes(), ", "))
-			(*ds)[len(*ds)-1].Width = len(e.Type)
+				"Nimbus cannot package %q events yet (function %q)", e.Type, f.Key)
+			d := &(*ds)[len(*ds)-1]
+			d.Width = len(e.Type)
+			d.Detail = "serverless v3 supports them; Nimbus compiles " + strings.Join(awscompile.KnownEventTypes(), ", ") + "."
 		}
 	}
 }

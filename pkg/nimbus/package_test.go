@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	awscompile "github.com/nimbusfw/nimbus/internal/compile/aws"
 	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/schema"
 )
 
 func writeService(t *testing.T, files map[string]string) string {
@@ -125,26 +127,115 @@ func TestPackageFailureKeepsPreviousPackage(t *testing.T) {
 	}
 }
 
-func TestPackageUnknownEventTypeIsPositioned(t *testing.T) {
-	dir := writeService(t, map[string]string{
-		"serverless.yml": helloService + "    events:\n      - carrierPigeon:\n          coop: roof\n",
-		"handler.js":     "exports.hello = async () => 'hi';\n",
-	})
-	_, err := loadAndPackage(t, dir)
-	var de *diag.DiagError
-	if !errors.As(err, &de) {
-		t.Fatalf("want a diagnostic error, got %v", err)
+// An event type serverless v3 does not know is reported once, by the
+// schema check, as configValidationMode says; packaging then goes on
+// without it, as v3's does, unless the mode is error.
+func TestPackageSkipsEventTypesV3DoesNotKnow(t *testing.T) {
+	const events = "    events:\n      - carrierPigeon:\n          coop: roof\n      - schedule: rate(1 hour)\n"
+	want := packagedResources(t, helloService+"    events:\n      - schedule: rate(1 hour)\n")
+	for _, tc := range []struct {
+		mode      string
+		severity  diag.Severity
+		reported  bool
+		loadFails bool
+	}{
+		{mode: "", severity: diag.Warning, reported: true},
+		{mode: "warn", severity: diag.Warning, reported: true},
+		{mode: "off", reported: false},
+		{mode: "error", severity: diag.Error, reported: true, loadFails: true},
+	} {
+		t.Run("mode="+tc.mode, func(t *testing.T) {
+			yml := helloService + events
+			line := 9
+			if tc.mode != "" {
+				yml = "configValidationMode: " + tc.mode + "\n" + yml
+				line++
+			}
+			dir := writeService(t, map[string]string{"serverless.yml": yml, "handler.js": "exports.hello = async () => 'hi';\n"})
+			p, err := Load(context.Background(), Options{Dir: dir, Env: func(string) (string, bool) { return "", false }})
+			var shown diag.Diagnostics
+			shown = append(shown, p.Warnings...)
+			if tc.loadFails {
+				var de *diag.DiagError
+				if !errors.As(err, &de) {
+					t.Fatalf("want Load to fail with a diagnostic in error mode, got %v", err)
+				}
+				shown = append(shown, de.Diags...)
+			} else {
+				if err != nil {
+					t.Fatalf("load: %v", err)
+				}
+				res, err := Package(context.Background(), p, PackageOptions{Now: time.UnixMilli(1700000000123)})
+				if err != nil {
+					t.Fatalf("package stopped on an event type v3 ignores: %v", err)
+				}
+				shown = append(shown, res.Warnings...)
+				if got := templateResources(t, res); canonical(got) != canonical(want) {
+					t.Errorf("template differs from the same service without the unknown event:\n%s\nwant\n%s", canonical(got), canonical(want))
+				}
+			}
+			var about diag.Diagnostics
+			for _, d := range shown {
+				if strings.Contains(d.Path, "carrierPigeon") {
+					about = append(about, d)
+				}
+			}
+			if !tc.reported {
+				if len(about) != 0 {
+					t.Errorf("configValidationMode off still reports: %v", about)
+				}
+				return
+			}
+			if len(about) != 1 {
+				t.Fatalf("want the event reported once, got %d: %v", len(about), about)
+			}
+			d := about[0]
+			if d.Severity != tc.severity || d.Pos.Line != line || d.Pos.Col != 9 || d.Path != "functions.hello.events[0].carrierPigeon" {
+				t.Errorf("got %s at %s %s, want %s at line %d col 9, functions.hello.events[0].carrierPigeon", d.Severity, d.Pos, d.Path, tc.severity, line)
+			}
+			if !strings.Contains(d.Summary, "unsupported function event 'carrierPigeon'") {
+				t.Errorf("summary %q", d.Summary)
+			}
+		})
 	}
-	d := de.Diags[0]
-	if d.Pos.Line != 9 || d.Pos.Col != 9 || d.Path != "functions.hello.events[0].carrierPigeon" {
-		t.Errorf("diagnostic at %s %s, want line 9 col 9, path functions.hello.events[0].carrierPigeon", d.Pos, d.Path)
+}
+
+// Skipping unknown event types is safe only while every type v3 knows has
+// a compiler: otherwise an event v3 compiles would be left out silently
+// (checkEvents stops on those, but the two lists should simply agree).
+func TestEveryV3EventTypeHasACompiler(t *testing.T) {
+	v3, compiled := schema.EventTypes(), awscompile.KnownEventTypes()
+	if strings.Join(v3, ",") != strings.Join(compiled, ",") {
+		t.Errorf("event types v3 knows:\n  %v\ncompiled by Nimbus:\n  %v", v3, compiled)
 	}
-	if !strings.Contains(d.Summary, `"carrierPigeon"`) {
-		t.Errorf("summary %q does not name the event type", d.Summary)
+}
+
+func packagedResources(t *testing.T, yml string) map[string]any {
+	t.Helper()
+	dir := writeService(t, map[string]string{"serverless.yml": yml, "handler.js": "exports.hello = async () => 'hi';\n"})
+	res, err := loadAndPackage(t, dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".serverless")); !os.IsNotExist(err) {
-		t.Error(".serverless/ written despite the error")
+	return templateResources(t, res)
+}
+
+func templateResources(t *testing.T, res *PackageResult) map[string]any {
+	t.Helper()
+	data, err := res.Template.JSON()
+	if err != nil {
+		t.Fatal(err)
 	}
+	var tmpl struct{ Resources map[string]any }
+	if err := json.Unmarshal(data, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl.Resources
+}
+
+func canonical(v any) string {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
 }
 
 func TestPackageMissingHandlerFileFails(t *testing.T) {
