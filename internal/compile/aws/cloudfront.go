@@ -586,8 +586,12 @@ func (ec *edgeCompiler) checkBehaviors() bool {
 		pp, _ := b.props["PathPattern"].(string)
 		if seen[pp] {
 			fe := b.events[0].fe
+			path := eventPath(fe)
+			if fe.Event.Value.Has("pathPattern") {
+				path = valuePath(fe, "pathPattern")
+			}
 			c.Diags.Append(diag.Diagnostic{
-				Severity: diag.Error, Pos: eventPos(fe, "pathPattern"), Path: valuePath(fe, "pathPattern"),
+				Severity: diag.Error, Pos: eventPos(fe, "pathPattern"), Path: path,
 				Summary: "Found more than one behavior with the same PathPattern",
 				Detail:  "Events with the same pathPattern (or none) must use the same origin.",
 			})

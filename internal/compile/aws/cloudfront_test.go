@@ -45,6 +45,7 @@ func compileEdge(t *testing.T, yml, region string) (*cfn.Template, diag.Diagnost
 func TestCloudFrontRejectsWhatV3Rejects(t *testing.T) {
 	cases := []struct {
 		name, functions, region, message, path string
+		header                                 string // more provider settings
 		line                                   int
 	}{
 		{
@@ -179,6 +180,35 @@ func TestCloudFrontRejectsWhatV3Rejects(t *testing.T) {
 			path:    "functions.a.events[1].cloudFront.pathPattern", line: 16,
 		},
 		{
+			name: "two origins without path patterns",
+			functions: `  a:
+    handler: h.a
+    events:
+      - cloudFront:
+          eventType: viewer-request
+          origin: https://one.example.com
+      - cloudFront:
+          eventType: origin-request
+          origin: https://two.example.com
+`,
+			message: "Found more than one behavior with the same PathPattern",
+			path:    "functions.a.events[1].cloudFront", line: 13,
+		},
+		{
+			name: "provider.region other than us-east-1",
+			functions: `  fn:
+    handler: h.fn
+    events:
+      - cloudFront:
+          eventType: viewer-request
+          origin: https://example.com
+`,
+			region:  "eu-west-1",
+			header:  "  region: eu-west-1\n",
+			message: "CloudFront associated functions have to be deployed to the us-east-1 region.",
+			path:    "provider.region", line: 5,
+		},
+		{
 			name: "two functions on one event type of a behaviour",
 			functions: `  a:
     handler: h.a
@@ -250,7 +280,8 @@ func TestCloudFrontRejectsWhatV3Rejects(t *testing.T) {
 			if region == "" {
 				region = "us-east-1"
 			}
-			tmpl, ds, _ := compileEdge(t, edgeHeader+tc.functions, region)
+			yml := strings.Replace(edgeHeader, "functions:\n", tc.header+"functions:\n", 1) + tc.functions
+			tmpl, ds, _ := compileEdge(t, yml, region)
 			errs := ds.Errors()
 			if len(errs) != 1 {
 				t.Fatalf("want one error, got %d: %v", len(errs), ds)
