@@ -7,12 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/rpc"
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/local"
@@ -232,101 +229,28 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		f.p.log.line(f.prefix, "START RequestId: "+requestID+" Version: $LATEST")
 	}
 	inst.beginCapture()
-	// undelivered retires an instance that exited before taking the call.
-	undelivered := func() (*local.Result, error) {
-		f.discard(inst)
-		inst.endCapture()
-		return nil, errNotDelivered
-	}
-	mayRetry := attempt < maxDeliveryAttempts
-	// Exactly one of httpDone and rpcDone is set; the other stays nil so
-	// its select cases never fire.
-	var httpDone <-chan runtimeapi.Outcome
-	var rpcDone chan *rpc.Call
+	var w wait
 	if inst.rpc != nil {
-		req := rpcRequest(inv)
-		if err := cognitoIdentity(inv.CognitoIdentity, req); err != nil {
-			// aws-lambda-go rejects the invocation before the handler.
-			out := rpcFailure("failed to unmarshal cognito identity json: " + err.Error())
-			inst.logRuntimeFailure(out.Payload)
-			return f.finish(inst, cold, requestID, start, out, false), nil
-		}
-		rpcDone = make(chan *rpc.Call, 1)
-		inst.rpc.Go("Function.Invoke", req, &messages.InvokeResponse{}, rpcDone)
+		w = inst.awaitRPC(ctx, inv)
 	} else {
-		if err := inst.srv.Dispatch(inv); err != nil {
+		w = inst.awaitRuntimeAPI(ctx, inv, timeout)
+	}
+	switch w.end {
+	case undelivered:
+		if attempt < maxDeliveryAttempts {
 			f.discard(inst)
-			return nil, err
+			inst.endCapture()
+			return nil, errNotDelivered
 		}
-		httpDone = inv.Done()
-	}
-	// settled reports an answer that arrived by the time the process
-	// exited: it stands.
-	settled := func() (runtimeapi.Outcome, bool) {
-		select {
-		case out := <-httpDone:
-			return out, true
-		case call := <-rpcDone:
-			if call.Error == nil {
-				out, _ := inst.rpcAnswer(call)
-				return out, true
-			}
-		default:
-		}
-		return runtimeapi.Outcome{}, false
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	var out runtimeapi.Outcome
-	exited := false
-	crashed := func() (*local.Result, error) {
+		fallthrough
+	case crashed:
 		f.discard(inst)
 		logs := inst.endCapture()
 		res := f.exitResult(inst, requestID, time.Since(start))
 		res.Logs = logs
 		f.report(inst, requestID, res.Duration, cold)
 		return res, nil
-	}
-	select {
-	case out = <-httpDone:
-	case call := <-rpcDone:
-		if call.Error == rpc.ErrShutdown && mayRetry {
-			// net/rpc refuses to send on a connection the process already
-			// closed by exiting: the call never left.
-			return undelivered()
-		}
-		if call.Error != nil {
-			// The connection broke: the process died mid-invocation (or
-			// is about to); give it a moment to be reaped so the exit
-			// status is known.
-			select {
-			case <-inst.exited:
-			case <-time.After(time.Second):
-			}
-			return crashed()
-		}
-		var shouldExit bool
-		out, shouldExit = inst.rpcAnswer(call)
-		if shouldExit {
-			exited = true
-			defer f.discard(inst)
-		}
-	case <-inst.exited:
-		var ok bool
-		out, ok = settled()
-		if !ok {
-			if httpDone != nil && mayRetry && inst.srv.Withdraw(inv) {
-				return undelivered()
-			}
-			return crashed()
-		}
-		// The runtime answered, then exited: the answer stands.
-		exited = true
-		f.discard(inst)
-	case <-timer.C:
-		if httpDone != nil {
-			inst.srv.Abandon(inv)
-		}
+	case timedOut:
 		elapsed := time.Since(start)
 		inst.endCapture()
 		f.p.log.line(f.prefix, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+requestID+
@@ -335,15 +259,71 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		f.report(inst, requestID, elapsed, cold)
 		f.discard(inst)
 		return nil, &local.TimeoutError{Function: f.cfg.Key, Timeout: timeout}
-	case <-ctx.Done():
-		if httpDone != nil {
-			inst.srv.Abandon(inv)
-		}
+	case canceled:
 		f.discard(inst)
 		inst.endCapture()
 		return nil, ctx.Err()
 	}
-	return f.finish(inst, cold, requestID, start, out, exited), nil
+	if w.gone {
+		// Retire it after REPORT has read its memory.
+		defer f.discard(inst)
+	}
+	return f.finish(inst, cold, requestID, start, w.out, w.gone), nil
+}
+
+// ending is how waiting for an invocation's outcome ended.
+type ending int
+
+const (
+	answered ending = iota
+	// undelivered: the process exited before its runtime took the call.
+	undelivered
+	// crashed: the process died (or its connection broke) mid-invocation.
+	crashed
+	timedOut
+	canceled
+)
+
+// wait is the outcome of waiting on one invocation.
+type wait struct {
+	end ending
+	// out is the runtime's answer when end is answered.
+	out runtimeapi.Outcome
+	// gone says the instance must not serve again: it exited after
+	// answering, or aws-lambda-go asked for that after a panic.
+	gone bool
+}
+
+// awaitRuntimeAPI hands inv to the runtime's next poll and waits for its
+// answer, the process exiting, the timeout or ctx.
+func (inst *instance) awaitRuntimeAPI(ctx context.Context, inv *runtimeapi.Invocation, timeout time.Duration) wait {
+	if err := inst.srv.Dispatch(inv); err != nil {
+		// Only a closed endpoint refuses: the instance is stopping.
+		return wait{end: undelivered}
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case out := <-inv.Done():
+		return wait{end: answered, out: out}
+	case <-inst.exited:
+		select {
+		case out := <-inv.Done():
+			// The runtime answered, then exited: the answer stands.
+			return wait{end: answered, out: out, gone: true}
+		default:
+		}
+		if inst.srv.Withdraw(inv) {
+			return wait{end: undelivered}
+		}
+		return wait{end: crashed}
+	case <-timer.C:
+		inst.srv.Abandon(inv)
+		return wait{end: timedOut}
+	case <-ctx.Done():
+		inst.srv.Abandon(inv)
+		return wait{end: canceled}
+	}
 }
 
 // finish builds the result of an answered invocation, logs END/REPORT and

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"net/rpc"
 	"os"
 	"os/exec"
 	"runtime"
@@ -47,10 +46,10 @@ type instance struct {
 	// rpcReady closes once rpcClient holds a connection that answered
 	// Function.Ping; nil when the launch cannot speak aws-lambda-go's RPC.
 	rpcReady  chan struct{}
-	rpcClient atomic.Pointer[rpc.Client]
+	rpcClient atomic.Pointer[rpcConn]
 	// rpc is set by the invocation that saw the instance ready over RPC;
 	// nil means the Runtime API serves this instance.
-	rpc *rpc.Client
+	rpc *rpcConn
 
 	stopOnce sync.Once
 	output   sync.WaitGroup

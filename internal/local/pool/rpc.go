@@ -1,9 +1,14 @@
 package pool
 
 import (
+	"bufio"
+	"context"
+	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/rpc"
+	"os"
 	"strconv"
 	"time"
 
@@ -89,7 +94,7 @@ func (inst *instance) connectRPC(port string) {
 
 // pingRPC connects to the first address that accepts and checks that an
 // aws-lambda-go RPC server answers there.
-func pingRPC(addrs []string) *rpc.Client {
+func pingRPC(addrs []string) *rpcConn {
 	var conn net.Conn
 	for _, addr := range addrs {
 		var err error
@@ -100,14 +105,103 @@ func pingRPC(addrs []string) *rpc.Client {
 	if conn == nil {
 		return nil
 	}
+	c := newRPCConn(conn)
 	conn.SetDeadline(time.Now().Add(rpcPingTimeout))
-	c := rpc.NewClient(conn)
-	if err := c.Call("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}); err != nil {
+	if err := c.call("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}); err != nil {
 		c.Close()
 		return nil
 	}
 	conn.SetDeadline(time.Time{})
 	return c
+}
+
+// rpcConn is a net/rpc (gob) client connection to one instance. An
+// instance serves one invocation at a time, so the invoking goroutine
+// writes each call and reads its answer itself; net/rpc's own client
+// would add a reader goroutine and a hand-off to every call.
+type rpcConn struct {
+	conn net.Conn
+	out  *bufio.Writer
+	enc  *gob.Encoder
+	dec  *gob.Decoder
+	seq  uint64
+}
+
+func newRPCConn(conn net.Conn) *rpcConn {
+	out := bufio.NewWriter(conn)
+	return &rpcConn{conn: conn, out: out, enc: gob.NewEncoder(out), dec: gob.NewDecoder(bufio.NewReader(conn))}
+}
+
+// call sends one request and reads its response, as net/rpc's gob codec
+// frames them: a header, then the body.
+func (c *rpcConn) call(method string, args, reply any) error {
+	c.seq++
+	if err := c.enc.Encode(&rpc.Request{ServiceMethod: method, Seq: c.seq}); err != nil {
+		return err
+	}
+	if err := c.enc.Encode(args); err != nil {
+		return err
+	}
+	if err := c.out.Flush(); err != nil {
+		return err
+	}
+	var resp rpc.Response
+	if err := c.dec.Decode(&resp); err != nil {
+		return err
+	}
+	if resp.Error != "" {
+		// The server sends an empty body after an error header.
+		var empty struct{}
+		if err := c.dec.Decode(&empty); err != nil {
+			return err
+		}
+		return rpc.ServerError(resp.Error)
+	}
+	return c.dec.Decode(reply)
+}
+
+// invoke runs Function.Invoke until deadline (the function's timeout) or
+// ctx ends; either leaves the connection unusable, as the instance then is.
+func (c *rpcConn) invoke(ctx context.Context, deadline time.Time, req *messages.InvokeRequest, resp *messages.InvokeResponse) error {
+	c.conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	return c.call("Function.Invoke", req, resp)
+}
+
+func (c *rpcConn) Close() error { return c.conn.Close() }
+
+// awaitRPC runs inv over the instance's RPC connection and waits for its
+// answer, the process exiting, the timeout or ctx.
+func (inst *instance) awaitRPC(ctx context.Context, inv *runtimeapi.Invocation) wait {
+	req := rpcRequest(inv)
+	if err := cognitoIdentity(inv.CognitoIdentity, req); err != nil {
+		// aws-lambda-go rejects the invocation before the handler.
+		out := rpcFailure("failed to unmarshal cognito identity json: " + err.Error())
+		inst.logRuntimeFailure(out.Payload)
+		return wait{end: answered, out: out}
+	}
+	if inst.hasExited() {
+		return wait{end: undelivered}
+	}
+	var resp messages.InvokeResponse
+	err := inst.rpc.invoke(ctx, inv.Deadline, req, &resp)
+	switch {
+	case err == nil:
+		out, shouldExit := inst.rpcAnswer(&resp)
+		return wait{end: answered, out: out, gone: shouldExit}
+	case ctx.Err() != nil:
+		return wait{end: canceled}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return wait{end: timedOut}
+	}
+	// The connection broke: the process died mid-invocation (or is about
+	// to); give it a moment to be reaped so the exit status is known.
+	select {
+	case <-inst.exited:
+	case <-time.After(time.Second):
+	}
+	return wait{end: crashed}
 }
 
 // rpcRequest is the go1.x runtime's form of inv.
@@ -162,8 +256,8 @@ func rpcOutcome(resp *messages.InvokeResponse) (out runtimeapi.Outcome, shouldEx
 }
 
 // rpcAnswer is the outcome of a completed Function.Invoke call.
-func (inst *instance) rpcAnswer(call *rpc.Call) (runtimeapi.Outcome, bool) {
-	out, shouldExit := rpcOutcome(call.Reply.(*messages.InvokeResponse))
+func (inst *instance) rpcAnswer(resp *messages.InvokeResponse) (runtimeapi.Outcome, bool) {
+	out, shouldExit := rpcOutcome(resp)
 	if out.Failed {
 		inst.logRuntimeFailure(out.Payload)
 	}

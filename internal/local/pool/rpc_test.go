@@ -154,6 +154,17 @@ functions:
 			if rpc := servedOverRPC(t, p, "echo"); rpc != mode.wantRPC {
 				t.Errorf("replacement served over RPC = %v, want %v", rpc, mode.wantRPC)
 			}
+
+			// A caller that gives up ends the invocation and the instance.
+			cancelled, cancelCall := context.WithTimeout(ctx, 200*time.Millisecond)
+			_, err = p.Invoke(cancelled, "echo", []byte(`{"sleepMs":5000}`))
+			cancelCall()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v, want the caller's context error", err)
+			}
+			if afterCancel := decode(t, invoke(t, p, "echo", `{"say":"u"}`).Payload); afterCancel["said"] != "u" || afterCancel["pid"] == afterTimeout["pid"] {
+				t.Errorf("after the cancelled call: %v (cancelled instance pid %v)", afterCancel, afterTimeout["pid"])
+			}
 			results[mode.name] = o
 		})
 	}
