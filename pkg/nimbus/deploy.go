@@ -180,7 +180,20 @@ func baseBundle(svc *service.Service) *deployaws.Bundle {
 		b.Bucket = db.Scalar()
 	case db.Kind == config.Map:
 		b.Bucket = db.Get("name").Scalar0()
-		b.BucketSSE = db.Get("serverSideEncryption").Scalar0()
+		b.Encryption = deployaws.BucketEncryption{
+			ServerSideEncryption: db.Get("serverSideEncryption").Scalar0(),
+			KMSKeyID:             db.Get("sseKMSKeyId").Scalar0(),
+			CustomerAlgorithm:    db.Get("sseCustomerAlgorithim").Scalar0(),
+			CustomerKey:          db.Get("sseCustomerKey").Scalar0(),
+		}
+		for _, key := range []string{"tags", "blockPublicAccess", "versioning"} {
+			n := db.Get(key)
+			switch {
+			case n == nil, n.Kind == config.Null, n.Kind == config.Bool && !n.Truthy(), n.Kind == config.Map && len(n.Entries()) == 0:
+			default:
+				b.BucketOnlyCreatedSettings = append(b.BucketOnlyCreatedSettings, key)
+			}
+		}
 		if n, ok := db.Get("maxPreviousDeploymentArtifacts").Int(); ok {
 			b.MaxPreviousArtifacts = int(n)
 		}

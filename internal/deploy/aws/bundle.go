@@ -33,8 +33,12 @@ type Bundle struct {
 	// Bucket is provider.deploymentBucket.name when the user names one; empty
 	// means the stack's ServerlessDeploymentBucket.
 	Bucket string
-	// BucketSSE is deploymentBucket.serverSideEncryption for uploads.
-	BucketSSE string
+	// Encryption is deploymentBucket's encryption of every upload.
+	Encryption BucketEncryption
+	// BucketOnlyCreatedSettings are the deploymentBucket settings given
+	// (tags, blockPublicAccess, versioning) that shape only the bucket the
+	// stack creates, so a named bucket does not get them.
+	BucketOnlyCreatedSettings []string
 	// Direct selects provider.deploymentMethod: direct instead of change sets.
 	Direct bool
 	// MaxPreviousArtifacts is how many deployment directories are kept (5).

@@ -87,20 +87,30 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 	if err != nil {
 		return nil, err
 	}
-	if st == nil {
+	// With a named bucket the core template holds no resource, so a new
+	// stack is created later, from the full template once it is uploaded.
+	createLater := st == nil && b.Bucket != ""
+	if st == nil && !createLater {
 		rep.Step("Creating CloudFormation stack " + b.StackName)
 		if st, err = createStack(ctx, c, b, rep); err != nil {
 			return nil, err
 		}
 		res.Created = true
 	}
-	bucket, err := deploymentBucket(ctx, c, b, st)
-	if err != nil {
+	bucket := b.Bucket
+	if bucket != "" {
+		if err := checkNamedBucket(ctx, c, b); err != nil {
+			return nil, err
+		}
+		if w := unappliedBucketWarning(b); w != "" {
+			rep.Step(w)
+		}
+	} else if bucket, err = deploymentBucket(ctx, c, b, st); err != nil {
 		return nil, err
 	}
 	res.Bucket = bucket
 
-	if !opts.Force && !res.Created {
+	if !opts.Force && !res.Created && !createLater {
 		changed, err := CheckForChanges(ctx, c, b, bucket)
 		if err != nil {
 			return nil, err
@@ -125,6 +135,25 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 			removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
 			return nil, fmt.Errorf("the compiled template is invalid: %w", err)
 		}
+	}
+
+	if createLater {
+		rep.Step("Creating CloudFormation stack " + b.StackName)
+		if st, err = createStackFromURL(ctx, c, b, templateURL, rep); err != nil {
+			// Nothing runs this upload: a refused or failed creation
+			// leaves no stack to use it.
+			if !interrupted(err) {
+				removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
+			}
+			return nil, err
+		}
+		res.Created = true
+		res.Stack = st
+		res.Outputs = outputsOf(ctx, c, b, st)
+		if err := pruneDeployments(ctx, c.S3, b, bucket); err != nil {
+			rep.Step("Warning: could not remove old deployment artifacts: " + err.Error())
+		}
+		return res, nil
 	}
 
 	rep.Step("Updating CloudFormation stack " + b.StackName)
@@ -248,6 +277,25 @@ func createStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) (*cft
 		if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeCreate, &cloudformation.CreateChangeSetInput{TemplateBody: body}); err != nil {
 			return nil, err
 		}
+	}
+	return waitForStack(ctx, c.CloudFormation, b.StackName, since, nil, rep)
+}
+
+// createStackFromURL creates the stack from the uploaded full template
+// (v3's createFallback, for a named deployment bucket) and waits for it.
+func createStackFromURL(ctx context.Context, c *Clients, b *Bundle, templateURL string, rep Reporter) (*cftypes.Stack, error) {
+	since := time.Now().Add(-time.Second)
+	if b.Direct {
+		_, err := c.CloudFormation.CreateStack(ctx, &cloudformation.CreateStackInput{
+			StackName: aws.String(b.StackName), TemplateURL: aws.String(templateURL), Capabilities: capabilities(b.Template),
+			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
+			DisableRollback: aws.Bool(b.DisableRollback),
+		})
+		if err != nil {
+			return nil, CredentialsError(err)
+		}
+	} else if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeCreate, &cloudformation.CreateChangeSetInput{TemplateURL: aws.String(templateURL)}); err != nil {
+		return nil, err
 	}
 	return waitForStack(ctx, c.CloudFormation, b.StackName, since, nil, rep)
 }
@@ -404,7 +452,9 @@ func CheckForChanges(ctx context.Context, c *Clients, b *Bundle, bucket string) 
 	var latest time.Time
 	var mu sync.Mutex
 	errs := parallel(ctx, len(newest), 8, func(i int) error {
-		h, err := c.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: newest[i].Key})
+		in := &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: newest[i].Key}
+		b.Encryption.applyToHead(in)
+		h, err := c.S3.HeadObject(ctx, in)
 		if err != nil {
 			return err
 		}

@@ -50,6 +50,8 @@ type fakeCloudFormation struct {
 	// rejectUpdate makes CreateChangeSet of type UPDATE fail, as
 	// CloudFormation does for an invalid template.
 	rejectUpdate error
+	// changeSets keeps every CreateChangeSet request.
+	changeSets []*cloudformation.CreateChangeSetInput
 }
 
 func (f *fakeCloudFormation) record(call string) error {
@@ -119,6 +121,7 @@ func (f *fakeCloudFormation) CreateChangeSet(ctx context.Context, in *cloudforma
 	if err := f.record("CreateChangeSet:" + string(in.ChangeSetType)); err != nil {
 		return nil, err
 	}
+	f.changeSets = append(f.changeSets, in)
 	if in.ChangeSetType == cftypes.ChangeSetTypeCreate {
 		f.exists, f.status = true, "REVIEW_IN_PROGRESS"
 	}
@@ -170,6 +173,22 @@ type fakeS3 struct {
 	meta    map[string]map[string]string
 	puts    []string
 	copies  []string
+	// putInputs and copyInputs keep every request, to check encryption.
+	putInputs  []*s3.PutObjectInput
+	copyInputs []*s3.CopyObjectInput
+	heads      []*s3.HeadObjectInput
+	// regions holds a bucket's location constraint ("" is us-east-1).
+	regions map[string]string
+}
+
+func (f *fakeS3) GetBucketLocation(ctx context.Context, in *s3.GetBucketLocationInput, _ ...func(*s3.Options)) (*s3.GetBucketLocationOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := aws.ToString(in.Bucket)
+	if _, ok := f.objects[b]; !ok {
+		return nil, &smithy.GenericAPIError{Code: "NoSuchBucket", Message: "The specified bucket does not exist"}
+	}
+	return &s3.GetBucketLocationOutput{LocationConstraint: s3types.BucketLocationConstraint(f.regions[b])}, nil
 }
 
 func newFakeS3(buckets ...string) *fakeS3 {
@@ -207,6 +226,7 @@ func (f *fakeS3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _
 func (f *fakeS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.heads = append(f.heads, in)
 	return &s3.HeadObjectOutput{Metadata: map[string]string{"filesha256": f.meta[aws.ToString(in.Bucket)][aws.ToString(in.Key)]}}, nil
 }
 
@@ -221,6 +241,7 @@ func (f *fakeS3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func
 	}
 	f.meta[b][aws.ToString(in.Key)] = in.Metadata["filesha256"]
 	f.puts = append(f.puts, aws.ToString(in.Key))
+	f.putInputs = append(f.putInputs, in)
 	return &s3.PutObjectOutput{}, nil
 }
 
@@ -274,5 +295,6 @@ func (f *fakeS3) CopyObject(ctx context.Context, in *s3.CopyObjectInput, _ ...fu
 	f.objects[b][aws.ToString(in.Key)] = body
 	f.meta[b][aws.ToString(in.Key)] = in.Metadata["filesha256"]
 	f.copies = append(f.copies, src+"->"+aws.ToString(in.Key))
+	f.copyInputs = append(f.copyInputs, in)
 	return &s3.CopyObjectOutput{}, nil
 }

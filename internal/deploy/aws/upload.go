@@ -58,7 +58,6 @@ func upload(ctx context.Context, c S3, b *Bundle, bucket string, concurrency int
 		firstOf[it.hash] = it.key
 		send = append(send, it)
 	}
-	sse := s3types.ServerSideEncryption(b.BucketSSE)
 	put := func(it uploadItem) error {
 		body := it.body
 		if it.path != "" {
@@ -78,9 +77,7 @@ func upload(ctx context.Context, c S3, b *Bundle, bucket string, concurrency int
 		} else {
 			in.ContentType = aws.String("application/zip")
 		}
-		if sse != "" {
-			in.ServerSideEncryption = sse
-		}
+		b.Encryption.applyToPut(in)
 		_, err := c.PutObject(ctx, in)
 		if err != nil {
 			return fmt.Errorf("upload %s: %w", it.key, CredentialsError(err))
@@ -91,7 +88,7 @@ func upload(ctx context.Context, c S3, b *Bundle, bucket string, concurrency int
 		return err
 	}
 	if err := parallel(ctx, len(copies), concurrency, func(i int) error {
-		return copyObject(ctx, c, bucket, string(copies[i].body), copies[i].key, copies[i].hash, put, copies[i])
+		return copyObject(ctx, c, bucket, string(copies[i].body), copies[i].key, copies[i].hash, b.Encryption, put, copies[i])
 	}); err != nil {
 		return err
 	}
@@ -114,19 +111,21 @@ type copier interface {
 	CopyObject(context.Context, *s3.CopyObjectInput, ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
 }
 
-func copyObject(ctx context.Context, c S3, bucket, from, to, hash string, put func(uploadItem) error, it uploadItem) error {
+func copyObject(ctx context.Context, c S3, bucket, from, to, hash string, enc BucketEncryption, put func(uploadItem) error, it uploadItem) error {
 	cp, ok := c.(copier)
 	if !ok {
 		it.body = nil
 		return put(it)
 	}
-	_, err := cp.CopyObject(ctx, &s3.CopyObjectInput{
+	in := &s3.CopyObjectInput{
 		Bucket: aws.String(bucket), Key: aws.String(to),
 		CopySource:        aws.String(bucket + "/" + url.PathEscape(from)),
 		MetadataDirective: s3types.MetadataDirectiveReplace,
 		Metadata:          map[string]string{"filesha256": hash},
 		ContentType:       aws.String("application/zip"),
-	})
+	}
+	enc.applyToCopy(in)
+	_, err := cp.CopyObject(ctx, in)
 	if err != nil {
 		it.body = nil
 		return put(it)

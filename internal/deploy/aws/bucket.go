@@ -1,0 +1,121 @@
+package aws
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// What serverless v3 does with provider.deploymentBucket when it names a
+// bucket the user owns (read from lib/plugins/aws/deploy and package/lib):
+//
+//   - tags, blockPublicAccess, versioning and skipPolicySetup only shape
+//     the ServerlessDeploymentBucket resource of the core template, and that
+//     resource is dropped when a name is given: v3 never tags the named
+//     bucket, never puts a public access block or versioning on it, and
+//     removes no tags from it. Nimbus does the same, and says so.
+//   - Every deploy (forced, skipped or first) first checks the bucket with
+//     GetBucketLocation: it must exist and be in the service's region.
+//   - Every object uploaded (template, state, zips) carries the bucket's
+//     encryption settings: serverSideEncryption, sseKMSKeyId and the SSE-C
+//     trio sseCustomerAlgorithim (sic), sseCustomerKey, sseCustomerKeyMD5.
+//     They apply to the stack's own bucket too.
+//   - maxPreviousDeploymentArtifacts bounds the kept deployments, and
+//     versioning makes remove delete every object version.
+//   - With no stack yet, v3 does not create the core stack (it would hold
+//     no resource): it uploads first and creates the stack from the full
+//     template.
+
+// BucketEncryption is deploymentBucket's per-object encryption settings.
+type BucketEncryption struct {
+	// ServerSideEncryption is AES256 or aws:kms.
+	ServerSideEncryption string
+	KMSKeyID             string
+	// CustomerAlgorithm and CustomerKey select SSE-C. The key is the raw
+	// key as written in the config; S3 receives it base64-encoded with its
+	// MD5, as the JavaScript SDK v3 runs on sends it. It is a secret: it
+	// never goes into a message.
+	CustomerAlgorithm string
+	CustomerKey       string
+}
+
+// customerKeyHeaders are the SSE-C key and its MD5 as S3 expects them.
+func (e BucketEncryption) customerKeyHeaders() (key, keyMD5 *string) {
+	if e.CustomerKey == "" {
+		return nil, nil
+	}
+	sum := md5.Sum([]byte(e.CustomerKey))
+	return aws.String(base64.StdEncoding.EncodeToString([]byte(e.CustomerKey))),
+		aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+}
+
+func (e BucketEncryption) applyToPut(in *s3.PutObjectInput) {
+	in.ServerSideEncryption = s3types.ServerSideEncryption(e.ServerSideEncryption)
+	if e.KMSKeyID != "" {
+		in.SSEKMSKeyId = aws.String(e.KMSKeyID)
+	}
+	if e.CustomerAlgorithm != "" {
+		in.SSECustomerAlgorithm = aws.String(e.CustomerAlgorithm)
+	}
+	in.SSECustomerKey, in.SSECustomerKeyMD5 = e.customerKeyHeaders()
+}
+
+// applyToCopy encrypts the copy as the upload would be, and reads an
+// SSE-C source with the same key (the source is this deploy's upload).
+func (e BucketEncryption) applyToCopy(in *s3.CopyObjectInput) {
+	in.ServerSideEncryption = s3types.ServerSideEncryption(e.ServerSideEncryption)
+	if e.KMSKeyID != "" {
+		in.SSEKMSKeyId = aws.String(e.KMSKeyID)
+	}
+	if e.CustomerAlgorithm != "" {
+		in.SSECustomerAlgorithm = aws.String(e.CustomerAlgorithm)
+		in.CopySourceSSECustomerAlgorithm = aws.String(e.CustomerAlgorithm)
+	}
+	in.SSECustomerKey, in.SSECustomerKeyMD5 = e.customerKeyHeaders()
+	in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = in.SSECustomerKey, in.SSECustomerKeyMD5
+}
+
+// applyToHead lets the change check read the metadata of SSE-C objects,
+// which S3 refuses without the key.
+func (e BucketEncryption) applyToHead(in *s3.HeadObjectInput) {
+	if e.CustomerAlgorithm != "" {
+		in.SSECustomerAlgorithm = aws.String(e.CustomerAlgorithm)
+	}
+	in.SSECustomerKey, in.SSECustomerKeyMD5 = e.customerKeyHeaders()
+}
+
+// checkNamedBucket is v3's check of a user-named deployment bucket: it
+// must exist and be in the region the service deploys to.
+func checkNamedBucket(ctx context.Context, c *Clients, b *Bundle) error {
+	out, err := c.S3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b.Bucket)})
+	if err != nil {
+		return fmt.Errorf("could not locate deployment bucket %q (provider.deploymentBucket): %s; create it in %s, or fix the name", b.Bucket, apiMessage(err), b.Region)
+	}
+	region := string(out.LocationConstraint)
+	switch region {
+	case "":
+		region = "us-east-1"
+	case "EU":
+		region = "eu-west-1"
+	}
+	if b.Region != "" && region != b.Region {
+		return fmt.Errorf("deployment bucket %q (provider.deploymentBucket) is in %s, but the service deploys to %s: Lambda reads code only from a bucket in its own region", b.Bucket, region, b.Region)
+	}
+	return nil
+}
+
+// unappliedBucketWarning tells which deploymentBucket settings a named
+// bucket does not get ("" when none is set).
+func unappliedBucketWarning(b *Bundle) string {
+	if b.Bucket == "" || len(b.BucketOnlyCreatedSettings) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Warning: provider.deploymentBucket.%s apply only to the bucket serverless creates; bucket %s keeps its own settings (as with serverless v3)",
+		strings.Join(b.BucketOnlyCreatedSettings, ", "), b.Bucket)
+}
