@@ -180,3 +180,20 @@ func TestNoBucketWarningWithoutANamedBucket(t *testing.T) {
 		t.Errorf("warning = %q", w)
 	}
 }
+
+func TestPlanUploadsItsTemplateEncryptedLikeADeploy(t *testing.T) {
+	cf := existingStack("UPDATE_COMPLETE")
+	s3 := newFakeS3(testBucket)
+	b := testBundle(t, "1700000000000-2023-11-14T22:13:20.000Z")
+	b.Encryption = BucketEncryption{ServerSideEncryption: "AES256"}
+	plan, err := MakePlan(context.Background(), &Clients{CloudFormation: cf, S3: s3, Lambda: fakeLambda{}}, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Resources) != 1 || len(s3.putInputs) != 1 {
+		t.Fatalf("plan %+v after puts %v", plan, s3.puts)
+	}
+	if got := s3.putInputs[0].ServerSideEncryption; got != s3types.ServerSideEncryptionAes256 {
+		t.Errorf("plan template uploaded with encryption %q, want AES256", got)
+	}
+}

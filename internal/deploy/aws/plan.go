@@ -143,7 +143,10 @@ func changeSetPreview(ctx context.Context, c *Clients, b *Bundle, st *cftypes.St
 	}
 	stamp := fmt.Sprint(time.Now().UnixMilli())
 	key := b.ServicePrefix() + "plan-" + stamp + "/" + CompiledTemplateFile
-	if _, err := c.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(string(b.Template))}); err != nil {
+	put := &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(string(b.Template))}
+	// A bucket policy may refuse unencrypted objects, as it would a deploy.
+	b.Encryption.applyToPut(put)
+	if _, err := c.S3.PutObject(ctx, put); err != nil {
 		return nil, CredentialsError(err)
 	}
 	defer removeDirectory(c.S3, bucket, b.ServicePrefix()+"plan-"+stamp+"/")
