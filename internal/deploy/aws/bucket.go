@@ -4,10 +4,15 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -108,6 +113,74 @@ func checkNamedBucket(ctx context.Context, c *Clients, b *Bundle) error {
 		return fmt.Errorf("deployment bucket %q (provider.deploymentBucket) is in %s, but the service deploys to %s: Lambda reads code only from a bucket in its own region", b.Bucket, region, b.Region)
 	}
 	return nil
+}
+
+// checkStackBucket is v3's check that the stack's own bucket still exists:
+// CloudFormation cannot recreate a bucket deleted behind its back.
+func checkStackBucket(ctx context.Context, c *Clients, b *Bundle, bucket string) error {
+	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		return nil
+	}
+	var missing *s3types.NotFound
+	var noBucket *s3types.NoSuchBucket
+	if errors.As(err, &missing) || errors.As(err, &noBucket) {
+		return fmt.Errorf("the deployment bucket %s of stack %s was removed outside CloudFormation: recreate it, or remove the service (nimbus remove) and deploy again", bucket, b.StackName)
+	}
+	return fmt.Errorf("could not access the deployment bucket %s: %s", bucket, apiMessage(err))
+}
+
+// addBucketToStack is v3's step for a stack without a deployment bucket
+// (deployed with a named bucket the config no longer names): it updates
+// the stack with its current template plus the core template's bucket
+// resources and outputs, and waits.
+func addBucketToStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) (*cftypes.Stack, error) {
+	rep.Step("Deployment bucket not found: updating stack " + b.StackName + " to include it")
+	out, err := c.CloudFormation.GetTemplate(ctx, &cloudformation.GetTemplateInput{
+		StackName: aws.String(b.StackName), TemplateStage: cftypes.TemplateStageOriginal,
+	})
+	if err != nil {
+		return nil, CredentialsError(err)
+	}
+	current := map[string]any{}
+	if body := aws.ToString(out.TemplateBody); body != "" {
+		if err := json.Unmarshal([]byte(body), &current); err != nil {
+			return nil, fmt.Errorf("adding the deployment bucket to stack %s: its template is not JSON: %w", b.StackName, err)
+		}
+	}
+	var core map[string]any
+	if err := json.Unmarshal(b.CoreTemplate, &core); err != nil {
+		return nil, err
+	}
+	for _, section := range []string{"Resources", "Outputs"} {
+		merged, _ := current[section].(map[string]any)
+		if merged == nil {
+			merged = map[string]any{}
+		}
+		add, _ := core[section].(map[string]any)
+		for k, v := range add {
+			merged[k] = v
+		}
+		current[section] = merged
+	}
+	body, err := json.Marshal(current)
+	if err != nil {
+		return nil, err
+	}
+	since := time.Now().Add(-time.Second)
+	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
+	if b.Direct {
+		if _, err := c.CloudFormation.UpdateStack(ctx, &cloudformation.UpdateStackInput{
+			StackName: aws.String(b.StackName), TemplateBody: aws.String(string(body)), Capabilities: capabilities(body),
+			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
+			DisableRollback: aws.Bool(b.DisableRollback),
+		}); err != nil {
+			return nil, CredentialsError(err)
+		}
+	} else if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeUpdate, &cloudformation.CreateChangeSetInput{TemplateBody: aws.String(string(body))}); err != nil {
+		return nil, err
+	}
+	return waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep)
 }
 
 // unappliedBucketWarning tells which deploymentBucket settings a named

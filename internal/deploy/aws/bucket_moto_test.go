@@ -62,20 +62,13 @@ func TestNamedDeploymentBucketOnMoto(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "handler.js"), []byte("exports.hello = async () => ({});\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	deploy := func(bucketName string) (*nimbus.DeployResult, []string, error) {
+	deployConfig := func(deploymentBucket string) (*nimbus.DeployResult, []string, error) {
 		t.Helper()
 		yml := `service: owned
 provider:
   name: aws
   runtime: nodejs20.x
-  deploymentBucket:
-    name: ` + bucketName + `
-    serverSideEncryption: AES256
-    blockPublicAccess: true
-    versioning: true
-    tags:
-      team: blue
-functions:
+` + deploymentBucket + `functions:
   hello:
     handler: handler.hello
 `
@@ -89,6 +82,17 @@ functions:
 		rep := &stepRecorder{}
 		res, err := nimbus.Deploy(ctx, p, nimbus.DeployOptions{NoValidate: true, Reporter: rep})
 		return res, rep.steps, err
+	}
+	deploy := func(bucketName string) (*nimbus.DeployResult, []string, error) {
+		t.Helper()
+		return deployConfig(`  deploymentBucket:
+    name: ` + bucketName + `
+    serverSideEncryption: AES256
+    blockPublicAccess: true
+    versioning: true
+    tags:
+      team: blue
+`)
 	}
 
 	// A bucket in another region, or none, stops the deploy first.
@@ -169,5 +173,25 @@ functions:
 	}
 	if !res.Skipped {
 		t.Errorf("second deploy of an unchanged service: %+v", res)
+	}
+
+	// The config stops naming the bucket: the stack gets its own bucket
+	// first (v3 adds the core template's resources), then deploys there.
+	res, steps, err = deployConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bucket == bucket || res.Bucket == "" {
+		t.Fatalf("deployed into %q, want the stack's own bucket", res.Bucket)
+	}
+	if !contains(steps, "Deployment bucket not found: updating stack owned-dev to include it") {
+		t.Errorf("steps %q", steps)
+	}
+	own, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(res.Bucket), Prefix: aws.String(res.ArtifactDirectory + "/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(own.Contents) != 3 {
+		t.Errorf("the stack's bucket holds %d objects of this deployment, want 3", len(own.Contents))
 	}
 }

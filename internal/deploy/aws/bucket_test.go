@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,4 +197,70 @@ func TestPlanUploadsItsTemplateEncryptedLikeADeploy(t *testing.T) {
 	if got := s3.putInputs[0].ServerSideEncryption; got != s3types.ServerSideEncryptionAes256 {
 		t.Errorf("plan template uploaded with encryption %q, want AES256", got)
 	}
+}
+
+func TestStackWithoutBucketGetsTheCoreBucketBeforeDeploying(t *testing.T) {
+	// Deployed earlier into a named bucket: no bucket resource, no output.
+	cf := &fakeCloudFormation{exists: true, status: "UPDATE_COMPLETE",
+		template: `{"Resources":{"HelloLambdaFunction":{"Type":"AWS::Lambda::Function"}},"Outputs":{"HelloArn":{"Value":"x"}}}`,
+		scripts: [][]step{
+			{{status: "UPDATE_IN_PROGRESS"}, {status: "UPDATE_COMPLETE", outputs: map[string]string{"ServerlessDeploymentBucketName": testBucket}}},
+			updateOK,
+		}}
+	s3 := newFakeS3(testBucket)
+	b := testBundle(t, "1700000000000-2023-11-14T22:13:20.000Z")
+	b.CoreTemplate = []byte(`{"Resources":{"ServerlessDeploymentBucket":{"Type":"AWS::S3::Bucket"}},"Outputs":{"ServerlessDeploymentBucketName":{"Value":{"Ref":"ServerlessDeploymentBucket"}}}}`)
+	rep := &recordingReporter{}
+	res, err := Deploy(context.Background(), &Clients{CloudFormation: cf, S3: s3, Lambda: fakeLambda{}}, b, DeployOptions{Reporter: rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bucket != testBucket || len(s3.keys(testBucket, b.ArtifactDirectoryName)) != 3 {
+		t.Errorf("deployed into %q: %v", res.Bucket, s3.puts)
+	}
+	if len(cf.changeSets) != 2 {
+		t.Fatalf("change sets %d, want the bucket update then the deploy; calls %v", len(cf.changeSets), cf.calls)
+	}
+	if !contains(cf.calls, "GetTemplate:Original") {
+		t.Errorf("calls %v: the current template is read as submitted (Original)", cf.calls)
+	}
+	var merged struct {
+		Resources map[string]any
+		Outputs   map[string]any
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(cf.changeSets[0].TemplateBody)), &merged); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"HelloLambdaFunction", "ServerlessDeploymentBucket"} {
+		if merged.Resources[id] == nil {
+			t.Errorf("the bucket update's template lacks resource %s: %v", id, merged.Resources)
+		}
+	}
+	for _, id := range []string{"HelloArn", "ServerlessDeploymentBucketName"} {
+		if merged.Outputs[id] == nil {
+			t.Errorf("the bucket update's template lacks output %s: %v", id, merged.Outputs)
+		}
+	}
+	if !contains(rep.steps, "Deployment bucket not found: updating stack svc-dev to include it") {
+		t.Errorf("steps %q", rep.steps)
+	}
+}
+
+func TestStackBucketRemovedByHandIsAClearError(t *testing.T) {
+	cf := existingStack("UPDATE_COMPLETE")
+	s3 := newFakeS3() // the stack's bucket is gone
+	_, err := Deploy(context.Background(), &Clients{CloudFormation: cf, S3: s3, Lambda: fakeLambda{}}, testBundle(t, "1700000000000-2023-11-14T22:13:20.000Z"), DeployOptions{Force: true})
+	want := "the deployment bucket " + testBucket + " of stack svc-dev was removed outside CloudFormation"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -105,8 +105,19 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 		if w := unappliedBucketWarning(b); w != "" {
 			rep.Step(w)
 		}
-	} else if bucket, err = deploymentBucket(ctx, c, b, st); err != nil {
-		return nil, err
+	} else {
+		bucket, err = deploymentBucket(ctx, c, b, st)
+		if errors.Is(err, errNoBucketInStack) && len(b.CoreTemplate) > 0 {
+			if st, err = addBucketToStack(ctx, c, b, rep); err == nil {
+				bucket, err = deploymentBucket(ctx, c, b, st)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := checkStackBucket(ctx, c, b, bucket); err != nil {
+			return nil, err
+		}
 	}
 	res.Bucket = bucket
 
@@ -429,8 +440,12 @@ func deploymentBucket(ctx context.Context, c *Clients, b *Bundle, st *cftypes.St
 		}
 		token = resp.NextToken
 	}
-	return "", fmt.Errorf("cannot find the deployment bucket of stack %s (no ServerlessDeploymentBucketName output)", b.StackName)
+	return "", fmt.Errorf("%w: stack %s has no ServerlessDeploymentBucketName output", errNoBucketInStack, b.StackName)
 }
+
+// errNoBucketInStack is a stack without a deployment bucket: one deployed
+// with a named bucket that the config no longer names.
+var errNoBucketInStack = errors.New("cannot find the deployment bucket")
 
 // CheckForChanges implements v3's check: compare the sorted hashes of the
 // local template, state and artifacts with the newest deployment's

@@ -28,6 +28,8 @@ import (
 type step struct {
 	status string
 	events []fakeEvent
+	// outputs, when set, become the stack's outputs at this step.
+	outputs map[string]string
 }
 
 type fakeEvent struct{ logicalID, typ, status, reason string }
@@ -52,6 +54,17 @@ type fakeCloudFormation struct {
 	rejectUpdate error
 	// changeSets keeps every CreateChangeSet request.
 	changeSets []*cloudformation.CreateChangeSetInput
+	// template is what GetTemplate returns.
+	template string
+}
+
+func (f *fakeCloudFormation) GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, _ ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("GetTemplate:" + string(in.TemplateStage)); err != nil {
+		return nil, err
+	}
+	return &cloudformation.GetTemplateOutput{TemplateBody: aws.String(f.template)}, nil
 }
 
 func (f *fakeCloudFormation) record(call string) error {
@@ -84,6 +97,9 @@ func (f *fakeCloudFormation) DescribeStacks(ctx context.Context, in *cloudformat
 		f.running = f.running[1:]
 		f.status = s.status
 		f.addEvents(s.events)
+		if s.outputs != nil {
+			f.outputs = s.outputs
+		}
 		if s.status == "DELETE_COMPLETE" {
 			f.exists = false
 		}
@@ -179,6 +195,15 @@ type fakeS3 struct {
 	heads      []*s3.HeadObjectInput
 	// regions holds a bucket's location constraint ("" is us-east-1).
 	regions map[string]string
+}
+
+func (f *fakeS3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, _ ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.objects[aws.ToString(in.Bucket)]; !ok {
+		return nil, &s3types.NotFound{Message: aws.String("Not Found")}
+	}
+	return &s3.HeadBucketOutput{}, nil
 }
 
 func (f *fakeS3) GetBucketLocation(ctx context.Context, in *s3.GetBucketLocationInput, _ ...func(*s3.Options)) (*s3.GetBucketLocationOutput, error) {
