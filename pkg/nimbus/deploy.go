@@ -178,8 +178,12 @@ func baseBundle(svc *service.Service) *deployaws.Bundle {
 	case db == nil:
 	case db.Kind == config.String:
 		b.Bucket = db.Scalar()
+		b.BucketKey, b.BucketPos = "provider.deploymentBucket", db.Pos
 	case db.Kind == config.Map:
 		b.Bucket = db.Get("name").Scalar0()
+		if name := db.Get("name"); name != nil {
+			b.BucketKey, b.BucketPos = "provider.deploymentBucket.name", name.Pos
+		}
 		b.Encryption = deployaws.BucketEncryption{
 			ServerSideEncryption: db.Get("serverSideEncryption").Scalar0(),
 			KMSKeyID:             db.Get("sseKMSKeyId").Scalar0(),

@@ -15,6 +15,8 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/nimbusfw/nimbus/internal/diag"
 )
 
 // What serverless v3 does with provider.deploymentBucket when it names a
@@ -100,7 +102,8 @@ func (e BucketEncryption) applyToHead(in *s3.HeadObjectInput) {
 func checkNamedBucket(ctx context.Context, c *Clients, b *Bundle) error {
 	out, err := c.S3.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b.Bucket)})
 	if err != nil {
-		return fmt.Errorf("could not locate deployment bucket %q (provider.deploymentBucket): %s; create it in %s, or fix the name", b.Bucket, apiMessage(err), b.Region)
+		return bucketError(b, fmt.Sprintf("could not locate deployment bucket %q: %s", b.Bucket, apiMessage(err)),
+			"Create the bucket in "+b.Region+", or fix the name.")
 	}
 	region := string(out.LocationConstraint)
 	switch region {
@@ -110,7 +113,8 @@ func checkNamedBucket(ctx context.Context, c *Clients, b *Bundle) error {
 		region = "eu-west-1"
 	}
 	if b.Region != "" && region != b.Region {
-		return fmt.Errorf("deployment bucket %q (provider.deploymentBucket) is in %s, but the service deploys to %s: Lambda reads code only from a bucket in its own region", b.Bucket, region, b.Region)
+		return bucketError(b, fmt.Sprintf("deployment bucket %q is in %s, but the service deploys to %s", b.Bucket, region, b.Region),
+			"Lambda reads code only from a bucket in its own region: name a bucket in "+b.Region+".")
 	}
 	return nil
 }
@@ -181,6 +185,15 @@ func addBucketToStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) 
 		return nil, err
 	}
 	return waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep)
+}
+
+// bucketError is a problem with the named bucket, at its key in the config.
+func bucketError(b *Bundle, summary, detail string) error {
+	key := b.BucketKey
+	if key == "" {
+		key = "provider.deploymentBucket"
+	}
+	return diag.Diagnostics{{Severity: diag.Error, Pos: b.BucketPos, Path: key, Width: len(b.Bucket), Summary: summary, Detail: detail}}.Err()
 }
 
 // unappliedBucketWarning tells which deploymentBucket settings a named

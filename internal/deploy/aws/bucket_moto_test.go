@@ -96,10 +96,10 @@ provider:
 	}
 
 	// A bucket in another region, or none, stops the deploy first.
-	if _, _, err := deploy("eu-artifacts"); err == nil || !strings.Contains(err.Error(), `deployment bucket "eu-artifacts" (provider.deploymentBucket) is in eu-west-1, but the service deploys to us-east-1`) {
+	if _, _, err := deploy("eu-artifacts"); err == nil || !strings.Contains(err.Error(), `serverless.yml:6:11: provider.deploymentBucket.name: deployment bucket "eu-artifacts" is in eu-west-1, but the service deploys to us-east-1`) {
 		t.Errorf("deploy into a bucket in eu-west-1: error %v", err)
 	}
-	if _, _, err := deploy("no-such-bucket"); err == nil || !strings.Contains(err.Error(), `could not locate deployment bucket "no-such-bucket"`) {
+	if _, _, err := deploy("no-such-bucket"); err == nil || !strings.Contains(err.Error(), `serverless.yml:6:11: provider.deploymentBucket.name: could not locate deployment bucket "no-such-bucket"`) {
 		t.Errorf("deploy into a missing bucket: error %v", err)
 	}
 	if _, err := c.CloudFormation.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("owned-dev")}); err == nil {

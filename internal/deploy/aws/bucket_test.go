@@ -76,8 +76,8 @@ func TestNamedBucketMustExistInTheServiceRegion(t *testing.T) {
 	for _, tc := range []struct {
 		name, location, region, want string
 	}{
-		{"missing", "-", "us-east-1", `could not locate deployment bucket "team-artifacts" (provider.deploymentBucket): NoSuchBucket`},
-		{"other region", "eu-central-1", "us-east-1", `deployment bucket "team-artifacts" (provider.deploymentBucket) is in eu-central-1, but the service deploys to us-east-1`},
+		{"missing", "-", "us-east-1", `provider.deploymentBucket: could not locate deployment bucket "team-artifacts": NoSuchBucket`},
+		{"other region", "eu-central-1", "us-east-1", `provider.deploymentBucket: deployment bucket "team-artifacts" is in eu-central-1, but the service deploys to us-east-1`},
 		{"EU means eu-west-1", "EU", "eu-west-1", ""},
 		{"empty means us-east-1", "", "us-east-1", ""},
 		{"empty is not eu-west-1", "", "eu-west-1", `is in us-east-1, but the service deploys to eu-west-1`},

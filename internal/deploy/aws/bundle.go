@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/packaging"
 )
 
@@ -33,6 +34,10 @@ type Bundle struct {
 	// Bucket is provider.deploymentBucket.name when the user names one; empty
 	// means the stack's ServerlessDeploymentBucket.
 	Bucket string
+	// BucketKey and BucketPos say where the config names Bucket, so a
+	// bucket that cannot be used is reported at that line.
+	BucketKey string
+	BucketPos diag.Pos
 	// Encryption is deploymentBucket's encryption of every upload.
 	Encryption BucketEncryption
 	// BucketOnlyCreatedSettings are the deploymentBucket settings given
