@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
 )
 
@@ -146,11 +147,9 @@ func addBucketToStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) 
 	if err != nil {
 		return nil, CredentialsError(err)
 	}
-	current := map[string]any{}
-	if body := aws.ToString(out.TemplateBody); body != "" {
-		if err := json.Unmarshal([]byte(body), &current); err != nil {
-			return nil, fmt.Errorf("adding the deployment bucket to stack %s: its template is not JSON: %w", b.StackName, err)
-		}
+	current, err := parseStackTemplate(aws.ToString(out.TemplateBody))
+	if err != nil {
+		return nil, fmt.Errorf("adding the deployment bucket to stack %s: %w", b.StackName, err)
 	}
 	var core map[string]any
 	if err := json.Unmarshal(b.CoreTemplate, &core); err != nil {
@@ -194,6 +193,26 @@ func bucketError(b *Bundle, summary, detail string) error {
 		key = "provider.deploymentBucket"
 	}
 	return diag.Diagnostics{{Severity: diag.Error, Pos: b.BucketPos, Path: key, Width: len(b.Bucket), Summary: summary, Detail: detail}}.Err()
+}
+
+// parseStackTemplate reads a deployed template, JSON or (written by
+// another tool) YAML with CloudFormation's short tags, as v3 does.
+func parseStackTemplate(body string) (map[string]any, error) {
+	out := map[string]any{}
+	if strings.TrimSpace(body) == "" {
+		return out, nil
+	}
+	if json.Unmarshal([]byte(body), &out) == nil {
+		return out, nil
+	}
+	root, ds := config.Parse("stack template", []byte(body), diag.NewSources())
+	if ds.HasErrors() {
+		return nil, fmt.Errorf("could not parse the stack's template: %w", ds.Err())
+	}
+	if m, ok := root.Interface().(map[string]any); ok {
+		return m, nil
+	}
+	return nil, fmt.Errorf("could not parse the stack's template: it is not a mapping")
 }
 
 // unappliedBucketWarning tells which deploymentBucket settings a named

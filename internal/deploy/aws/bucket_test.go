@@ -264,3 +264,42 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestParseStackTemplateReadsJSONAndYAML(t *testing.T) {
+	for name, body := range map[string]string{
+		"json": `{"Resources":{"Fn":{"Type":"AWS::Lambda::Function","Properties":{"Role":{"Fn::GetAtt":["Role","Arn"]}}}}}`,
+		"yaml": "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Role: !GetAtt Role.Arn\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := parseStackTemplate(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := json.Marshal(got)
+			want := `{"Resources":{"Fn":{"Properties":{"Role":{"Fn::GetAtt":["Role","Arn"]}},"Type":"AWS::Lambda::Function"}}}`
+			if string(data) != want {
+				t.Errorf("parsed %s\nwant   %s", data, want)
+			}
+		})
+	}
+	if _, err := parseStackTemplate("- just\n- a list\n"); err == nil {
+		t.Error("a list parsed as a template")
+	}
+}
+
+func FuzzParseStackTemplate(f *testing.F) {
+	f.Add(`{"Resources":{}}`)
+	f.Add("Resources:\n  A:\n    Type: X\n    Properties:\n      V: !Ref B\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, body string) {
+		got, err := parseStackTemplate(body)
+		if err == nil && got == nil {
+			t.Fatal("nil template without an error")
+		}
+		if err == nil {
+			if _, err := json.Marshal(got); err != nil {
+				t.Fatalf("parsed template does not marshal back: %v", err)
+			}
+		}
+	})
+}
