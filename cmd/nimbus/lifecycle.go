@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -88,6 +89,10 @@ func newRemoveCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withProject(cmd, func(ctx context.Context, p *nimbus.Project) error {
+				if edge := nimbus.LambdaEdgeFunctions(p); len(edge) > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "Warning: Don't forget to manually remove your Lambda@Edge functions (%s) once the CloudFront distribution removal is successfully propagated!\n",
+						strings.Join(edge, ", "))
+				}
 				view := newProgressView(cmd.ErrOrStderr())
 				err := nimbus.Remove(ctx, p, view)
 				view.Close()

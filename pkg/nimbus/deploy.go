@@ -264,6 +264,20 @@ func Remove(ctx context.Context, p *Project, rep Reporter) error {
 	return deployaws.Remove(ctx, c, baseBundle(p.Service), rep)
 }
 
+// LambdaEdgeFunctions lists the functions with cloudFront events. CloudFront
+// keeps their replicas for a while after the distribution is deleted, so
+// Remove cannot delete them (they are retained); callers remind the user
+// to, as serverless v3 does before removing.
+func LambdaEdgeFunctions(p *Project) []string {
+	var names []string
+	for _, e := range p.Service.EventsOf("cloudFront") {
+		if n := len(names); n == 0 || names[n-1] != e.Function.Name {
+			names = append(names, e.Function.Name)
+		}
+	}
+	return names
+}
+
 // Info describes the deployed stack.
 func Info(ctx context.Context, p *Project) (*StackInfo, error) {
 	c, err := p.awsClients(ctx)
