@@ -54,7 +54,7 @@ func Validate(root *config.Node) diag.Diagnostics {
 			severity = diag.Error
 		}
 		v := &validator{apply: true}
-		for _, is := range v.check(schemaView(root), serviceSchema, nil, valueAnchor(root)) {
+		for _, is := range v.check(schemaView(root), rootSchemaFor(root), nil, valueAnchor(root)) {
 			if rejected[is.path.String()] {
 				continue // already reported, more precisely
 			}
@@ -75,7 +75,7 @@ func Validate(root *config.Node) diag.Diagnostics {
 // configValidationMode: off (v3 still runs ajv, it only hides the result).
 func coerceOnly(root *config.Node) {
 	v := &validator{apply: true}
-	v.check(schemaView(root), serviceSchema, nil, valueAnchor(root))
+	v.check(schemaView(root), rootSchemaFor(root), nil, valueAnchor(root))
 }
 
 // schemaView is the tree as v3 validates it: a string provider ("provider:

@@ -33,6 +33,11 @@ type Service struct {
 	Root *config.Node
 	// Options are the CLI options (--stage, --region, any --name value).
 	Options map[string]string
+	// Initial is the config as serverless v3 keeps it in the state's
+	// initialServerlessConfig when a plugin replaced the live objects
+	// after reading it (serverless-lift does: it keeps its unresolved
+	// tokens); nil when Root is that config.
+	Initial *config.Node
 }
 
 // Provider holds the provider block's commonly read settings.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/lift"
 	"github.com/nimbusfw/nimbus/internal/schema"
 	"github.com/nimbusfw/nimbus/internal/service"
 	"github.com/nimbusfw/nimbus/internal/variables"
@@ -42,6 +43,9 @@ type Project struct {
 	Warnings diag.Diagnostics
 	// Sources holds the text of every file read, for rendering diagnostics.
 	Sources *diag.Sources
+	// printed is the config `print` shows when it differs from
+	// Service.Root: serverless-lift adds its resources only when packaging.
+	printed *config.Node
 }
 
 // Load reads, resolves and validates a service. On failure the error is a
@@ -87,24 +91,58 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
+	// serverless-lift's constructs are expanded natively: its variable
+	// source hands out tokens that Expand replaces after validation, as
+	// the plugin's initialize hook does.
+	var constructs *lift.Lift
+	var extra map[string]variables.ExternalSource
+	if lift.Enabled(root) {
+		constructs = lift.New(root)
+		extra = map[string]variables.ExternalSource{"construct": constructs.Source}
+	}
 	resolved, rds := variables.Resolve(ctx, root, variables.Options{
 		Dir: dir, ConfigFile: display, CLIOptions: cli, Params: opts.Params,
-		Env: env, Sources: src, AWSProfile: opts.AWSProfile,
+		Env: env, Sources: src, AWSProfile: opts.AWSProfile, ExtraSources: extra,
 	})
 	all := append(ds, rds...)
 	if rds.HasErrors() {
 		return &Project{Sources: src}, all.Err()
 	}
 	all = append(all, schema.Validate(resolved)...)
+	var initial *config.Node
+	if constructs != nil && !all.HasErrors() {
+		var lds diag.Diagnostics
+		initial, lds = constructs.Expand(resolved, stageOf(resolved, cli))
+		all = append(all, lds...)
+	}
 	all.Sort()
 	if all.HasErrors() {
 		return &Project{Sources: src, Warnings: all.Warnings()}, all.Err()
 	}
+	var printed *config.Node
+	if constructs != nil {
+		printed = resolved.Clone()
+		constructs.AddResources(resolved)
+	}
+	svc := service.New(resolved, dir, path, cli)
+	svc.Initial = initial
 	return &Project{
-		Service:  service.New(resolved, dir, path, cli),
+		Service:  svc,
 		Warnings: all.Warnings(),
 		Sources:  src,
+		printed:  printed,
 	}, nil
+}
+
+// stageOf is --stage, else provider.stage, else v3's default.
+func stageOf(root *config.Node, cli map[string]string) string {
+	if s := cli["stage"]; s != "" {
+		return s
+	}
+	if s := root.Lookup("provider", "stage").Scalar0(); s != "" {
+		return s
+	}
+	return service.DefaultStage
 }
 
 // displayName is how diagnostics name a file: relative to the working

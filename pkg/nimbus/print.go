@@ -32,7 +32,11 @@ const SecretMask = "********"
 // resolved input plus v3's start-up defaults), secrets masked unless
 // showSecrets.
 func (p *Project) Config(showSecrets bool) *config.Node {
-	view := service.V3View(p.Service.Root, p.Service.Options)
+	root := p.Service.Root
+	if p.printed != nil {
+		root = p.printed
+	}
+	view := service.V3View(root, p.Service.Options)
 	if !showSecrets {
 		maskSecrets(view)
 	}

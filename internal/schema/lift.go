@@ -1,0 +1,78 @@
+package schema
+
+import (
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/lift"
+)
+
+// constructIDPattern is the key pattern lift accepts under constructs.
+const constructIDPattern = `^[a-zA-Z0-9-_]+$`
+
+// rootSchemaFor is the schema a service is checked against: v3's, plus
+// the top-level properties serverless-lift defines (lift, constructs,
+// providers) when the service lists the plugin. Each construct is checked
+// against its type's schema, as lift's oneOf over construct types picks
+// the one whose type constant matches; a type Nimbus does not know only
+// needs to be an object with a type here, and the lift expansion reports
+// it precisely.
+func rootSchemaFor(root *config.Node) *Schema {
+	if !lift.Enabled(root) {
+		return serviceSchema
+	}
+	s := *serviceSchema
+	s.Properties = make(props, len(serviceSchema.Properties)+3)
+	for k, v := range serviceSchema.Properties {
+		s.Properties[k] = v
+	}
+	s.Properties["lift"] = object(props{"automaticPermissions": boolean()})
+	s.Properties["providers"] = object(nil, patternProps(constructIDPattern,
+		openObject(props{"type": str()}, required("type"))))
+	constructs := object(nil, patternProps(constructIDPattern, openObject(props{
+		"type": str(), "provider": str(), "extensions": any_(typ("object")),
+	}, required("type"))))
+	constructs.Properties = props{}
+	for _, p := range root.Get("constructs").Entries() {
+		switch p.Value.Get("type").Scalar0() {
+		case "queue":
+			constructs.Properties[p.Key] = liftQueueSchema()
+		case "storage":
+			constructs.Properties[p.Key] = liftStorageSchema()
+		}
+	}
+	s.Properties["constructs"] = constructs
+	return &s
+}
+
+// liftQueueSchema is lift's queue construct definition.
+func liftQueueSchema() *Schema {
+	return object(props{
+		"type":              constant("queue"),
+		"provider":          str(),
+		"extensions":        any_(typ("object")),
+		"worker":            oneOf(str(), openObject(props{"timeout": number()})),
+		"maxRetries":        number(),
+		"alarm":             str(),
+		"batchSize":         number(rng(1, 10000)),
+		"maxBatchingWindow": number(rng(0, 300)),
+		"maxConcurrency":    number(rng(2, 1000)),
+		"fifo":              boolean(),
+		"delay":             number(),
+		"encryption":        str(),
+		"encryptionKey":     str(),
+	}, required("worker"))
+}
+
+// liftStorageSchema is lift's storage construct definition.
+func liftStorageSchema() *Schema {
+	return object(props{
+		"type":           constant("storage"),
+		"provider":       str(),
+		"extensions":     any_(typ("object")),
+		"archive":        number(atLeast(30)),
+		"encryption":     anyOf(constant("s3"), constant("kms")),
+		"allowAcl":       boolean(),
+		"publicPath":     str(),
+		"cors":           anyOf(array(any_(typ("object"))), str()),
+		"lifecycleRules": array(any_(typ("object"))),
+	})
+}
