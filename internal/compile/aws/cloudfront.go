@@ -694,25 +694,13 @@ func spreadConcat(v any) []any {
 	return []any{v}
 }
 
-// uniqEqual keeps the first of deeply equal items (_.uniqWith(_.isEqual)).
+// uniqEqual keeps the first of deeply equal items (_.uniqWith(_.isEqual)),
+// and is never nil: v3 writes an empty list where nothing remains.
 func uniqEqual(items []any) []any {
-	var out []any
-	for _, it := range items {
-		dup := false
-		for _, o := range out {
-			if cfn.Equal(o, it) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, it)
-		}
+	if out := uniq(items); out != nil {
+		return out
 	}
-	if out == nil {
-		out = []any{}
-	}
-	return out
+	return []any{}
 }
 
 // jsStrictEqual is a[key] === b[key] for the scalar values behaviours are
