@@ -15,6 +15,7 @@ import (
 	awscompile "github.com/nimbusfw/nimbus/internal/compile/aws"
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/lift"
 	"github.com/nimbusfw/nimbus/internal/packaging"
 	"github.com/nimbusfw/nimbus/internal/schema"
 	"github.com/nimbusfw/nimbus/internal/service"
@@ -432,6 +433,9 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 			initial[p.Key] = p.Value.Interface()
 		}
 	}
+	if svc.Initial != nil {
+		pluginInitialConfig(svc, initial, functions)
+	}
 	svcState["initialServerlessConfig"] = initial
 	for _, k := range []string{"custom", "plugins", "resources", "app", "org", "outputs"} {
 		if n := root.Get(k); n != nil && n.Kind != config.Null {
@@ -462,6 +466,56 @@ func buildState(svc *service.Service, res *awscompile.Result, arts packaging.Res
 		pkgState["individually"] = true
 	}
 	return map[string]any{"service": svcState, "package": pkgState}
+}
+
+// pluginInitialConfig rewrites initialServerlessConfig for a service whose
+// live config a plugin replaced after v3 read it (serverless-lift resolves
+// its tokens into new objects): provider, functions, resources, custom
+// and layers are the old objects, written in full rather than as $refs,
+// holding the plugin's additions and unresolved tokens; package has only
+// what v3 set before the plugin ran. A function's environment value that
+// lift resolved is one object shared with the template, so json-cycle
+// writes it as a $ref to the template in the live functions.
+func pluginInitialConfig(svc *service.Service, initial, functions map[string]any) {
+	for _, k := range []string{"provider", "functions", "resources", "custom", "layers"} {
+		if n := svc.Initial.Get(k); n != nil {
+			initial[k] = n.Interface()
+		} else {
+			delete(initial, k) // added by the plugin after v3 read the config
+		}
+	}
+	if prov, ok := initial["provider"].(map[string]any); ok {
+		if prov["stage"] == nil {
+			prov["stage"] = service.DefaultStage
+		}
+		prov["region"] = svc.Region
+		if prov["versionFunctions"] == nil {
+			prov["versionFunctions"] = true
+		}
+	}
+	fns, _ := initial["functions"].(map[string]any)
+	for _, f := range svc.Functions {
+		if fm, ok := fns[f.Key].(map[string]any); ok {
+			fm["name"] = f.Name
+		}
+		env := svc.Initial.Lookup("functions", f.Key, "environment")
+		live, _ := functions[f.Key].(map[string]any)
+		liveEnv, _ := live["environment"].(map[string]any)
+		for _, p := range env.Entries() {
+			text, ok := p.Value.Str()
+			if _, isMap := liveEnv[p.Key].(map[string]any); ok && isMap && lift.HasToken(text) {
+				liveEnv[p.Key] = map[string]any{"$ref": `$["service"]["provider"]["compiledCloudFormationTemplate"]["Resources"]["` +
+					awscompile.FunctionLogicalID(f.Key) + `"]["Properties"]["Environment"]["Variables"]["` + p.Key + `"]`}
+			}
+		}
+	}
+	if pkg := svc.Initial.Get("package"); pkg != nil && pkg.Kind == config.Map {
+		m, _ := pkg.Interface().(map[string]any)
+		if old, ok := initial["package"].(map[string]any); ok && old["artifactsS3KeyDirname"] != nil {
+			m["artifactsS3KeyDirname"] = old["artifactsS3KeyDirname"]
+		}
+		initial["package"] = m
+	}
 }
 
 func firstValue(a, b *config.Node, def any) any {

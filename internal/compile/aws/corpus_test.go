@@ -31,7 +31,7 @@ import (
 
 // skippedPlugins change the template in ways Nimbus does not reproduce;
 // services using them are skipped by name.
-var skippedPlugins = []string{"lift", "pseudo-parameters", "cf-vars", "wsgi", "apigw-binary"}
+var skippedPlugins = []string{"pseudo-parameters", "cf-vars", "wsgi", "apigw-binary"}
 
 func corpusRoot(t testing.TB) string {
 	dir := os.Getenv("NIMBUS_CORPUS")
@@ -279,9 +279,15 @@ var (
 	apiDeployment = regexp.MustCompile(`ApiGatewayDeployment\d+`)
 	lambdaVersion = regexp.MustCompile(`LambdaVersion[0-9A-Za-z]+`)
 	layerRetainID = regexp.MustCompile(`(LambdaLayer(?:Permission[0-9A-Za-z]*)?)[0-9a-f]{40}$`)
+	// serverless-lift's unresolved CDK tokens, kept in the state's
+	// initialServerlessConfig, are numbered by a counter global to the
+	// CDK library in the node process, which every CDK object it creates
+	// advances; Nimbus numbers its own from 1.
+	cdkToken = regexp.MustCompile(`\$\{Token\[TOKEN\.\d+\]\}`)
 )
 
-// normalize replaces what differs on every run or with the zip library:
+// normalize replaces what differs on every run or with the zip library
+// (and the number in serverless-lift's CDK tokens, see cdkToken):
 // the timestamped S3 directory, ApiGatewayDeployment<ms>, the
 // LambdaVersion<hash> suffix, CodeSha256, and layer content hashes (the
 // Hash output and the suffix of retained layers, sha1 over the zip bytes).
@@ -317,6 +323,7 @@ func normalize(v any) any {
 
 func normString(s string) string {
 	s = timestampDir.ReplaceAllString(s, "<timestamp>")
+	s = cdkToken.ReplaceAllString(s, "${Token[TOKEN.<n>]}")
 	s = apiDeployment.ReplaceAllString(s, "ApiGatewayDeployment<id>")
 	return lambdaVersion.ReplaceAllString(s, "LambdaVersion<hash>")
 }
