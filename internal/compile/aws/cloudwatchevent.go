@@ -23,18 +23,8 @@ func compileCloudWatchEvents(c *Context) {
 			n++
 			fe := FunctionEvent{Function: f, Event: e}
 			v := e.Value
-			state := "ENABLED"
-			if b, ok := v.Get("enabled").Boolean(); ok && !b {
-				state = "DISABLED"
-			}
-			input, inputPath, transformer := v.Get("input"), v.Get("inputPath"), v.Get("inputTransformer")
-			set := 0
-			for _, x := range []*config.Node{input, inputPath, transformer} {
-				if x.Truthy() {
-					set++
-				}
-			}
-			if set > 1 {
+			state, input, inputPath, transformer, ok := ruleTargetSettings(v)
+			if !ok {
 				c.Diags.Errorf(eventPos(fe, ""), eventPath(fe),
 					"You can only set one of input, inputPath, or inputTransformer properties at the same time for cloudwatch events. Please check the AWS docs for more info")
 				continue
@@ -86,4 +76,23 @@ func compileCloudWatchEvents(c *Context) {
 			mergeEventResources(c.Template, map[string]any{ruleID: rule, CloudWatchEventPermissionLogicalID(f.Key, n): perm})
 		}
 	}
+}
+
+// ruleTargetSettings reads what cloudwatchEvent and eventBridge events share
+// for their rule: its state (enabled: false disables it) and the target's
+// input, inputPath and inputTransformer, of which at most one may be set
+// (ok is false otherwise; each event type words that error its own way).
+func ruleTargetSettings(v *config.Node) (state string, input, inputPath, transformer *config.Node, ok bool) {
+	state = "ENABLED"
+	if b, isBool := v.Get("enabled").Boolean(); isBool && !b {
+		state = "DISABLED"
+	}
+	input, inputPath, transformer = v.Get("input"), v.Get("inputPath"), v.Get("inputTransformer")
+	set := 0
+	for _, x := range []*config.Node{input, inputPath, transformer} {
+		if x.Truthy() {
+			set++
+		}
+	}
+	return state, input, inputPath, transformer, set <= 1
 }

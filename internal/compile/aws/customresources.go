@@ -204,14 +204,7 @@ func customResourcesRole(c *Context, writeLogs bool, prefix string) map[string]a
 	return map[string]any{
 		"Type": "AWS::IAM::Role",
 		"Properties": map[string]any{
-			"AssumeRolePolicyDocument": map[string]any{
-				"Version": "2012-10-17",
-				"Statement": []any{map[string]any{
-					"Effect":    "Allow",
-					"Principal": map[string]any{"Service": []any{"lambda.amazonaws.com"}},
-					"Action":    []any{"sts:AssumeRole"},
-				}},
-			},
+			"AssumeRolePolicyDocument": lambdaAssumeRolePolicy(),
 			"Policies": []any{map[string]any{
 				"PolicyName": cfn.Join("-", c.Svc.Stage, c.Svc.Name, "custom-resources-lambda"),
 				"PolicyDocument": map[string]any{

@@ -55,18 +55,8 @@ func compileEventBridge(c *Context) {
 					ruleName = eventBridgeHashName(ruleName, "rule-"+itoa(idx))
 				}
 			}
-			state := "ENABLED"
-			if b, ok := v.Get("enabled").Boolean(); ok && !b {
-				state = "DISABLED"
-			}
-			input, inputPath, transformer := v.Get("input"), v.Get("inputPath"), v.Get("inputTransformer")
-			set := 0
-			for _, x := range []*config.Node{input, inputPath, transformer} {
-				if x.Truthy() {
-					set++
-				}
-			}
-			if set > 1 {
+			state, _, _, transformer, ok := ruleTargetSettings(v)
+			if !ok {
 				c.Diags.Errorf(eventPos(fe, ""), eventPath(fe),
 					"You can only set one of input, inputPath, or inputTransformer properties for eventBridge events.")
 				continue

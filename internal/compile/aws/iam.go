@@ -60,14 +60,7 @@ func compileIAM(c *Context) {
 	}
 	putStmt := map[string]any{"Effect": "Allow", "Action": []any{"logs:PutLogEvents"}, "Resource": []any{}}
 	props := map[string]any{
-		"AssumeRolePolicyDocument": map[string]any{
-			"Version": "2012-10-17",
-			"Statement": []any{map[string]any{
-				"Effect":    "Allow",
-				"Principal": map[string]any{"Service": []any{"lambda.amazonaws.com"}},
-				"Action":    []any{"sts:AssumeRole"},
-			}},
-		},
+		"AssumeRolePolicyDocument": lambdaAssumeRolePolicy(),
 		"Policies": []any{map[string]any{
 			"PolicyName": cfn.Join("-", c.Svc.Name, c.Svc.Stage, "lambda"),
 			"PolicyDocument": map[string]any{
@@ -205,4 +198,18 @@ func interfaceItems(n *config.Node) []any {
 		out = append(out, it.Interface())
 	}
 	return out
+}
+
+// lambdaAssumeRolePolicy lets Lambda assume a role: the trust policy of
+// the execution role and of the custom-resource handlers' role (a new
+// document each time, as callers may extend it).
+func lambdaAssumeRolePolicy() map[string]any {
+	return map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect":    "Allow",
+			"Principal": map[string]any{"Service": []any{"lambda.amazonaws.com"}},
+			"Action":    []any{"sts:AssumeRole"},
+		}},
+	}
 }
