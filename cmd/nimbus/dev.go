@@ -63,8 +63,9 @@ func newDevCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "dev",
 		Aliases: []string{"offline"},
-		Short:   "Run the whole service on this machine: HTTP, schedules, queues, topics, hot reload",
-		Long: "nimbus dev serves the service's http and httpApi events like API Gateway, Lambda's Invoke API,\n" +
+		Short:   "Run the whole service on this machine: HTTP, WebSocket, ALB, schedules, queues, topics, hot reload",
+		Long: "nimbus dev serves the service's http, httpApi and websocket events like API Gateway, alb events\n" +
+			"like an Application Load Balancer, Lambda's Invoke API,\n" +
 			"schedules, durable SQS queues, SNS topics and EventBridge buses, with local SQS/SNS/EventBridge\n" +
 			"endpoints for the functions' own SDKs, and reloads functions when their code changes.\n" +
 			"`nimbus offline` and `nimbus offline start` are aliases for serverless-offline habits.",
@@ -77,6 +78,8 @@ func newDevCmd() *cobra.Command {
 	f.IntVar(&o.HTTPPort, "httpPort", 0, "port of the HTTP API, REST routes under /{stage}/path (default 3000)")
 	f.IntVar(&o.LambdaPort, "lambdaPort", 0, "port of Lambda's Invoke API (default 3002)")
 	f.IntVar(&o.AWSPort, "awsPort", 0, "port of the local SQS, SNS and EventBridge API (default 3005)")
+	f.IntVar(&o.WebSocketPort, "websocketPort", 0, "port of the WebSocket API and its @connections API (default 3001)")
+	f.IntVar(&o.ALBPort, "albPort", 0, "port of the Application Load Balancer serving alb events (default 3003)")
 	f.BoolVar(&o.NoPrependStage, "noPrependStageInUrl", false, "serve REST routes at /path instead of /{stage}/path")
 	f.BoolVar(&o.NoAuth, "noAuth", false, "turn every authorizer and API key check off")
 	f.StringVar(&o.APIKey, "apiKey", "", "API key accepted by private routes (default: generated)")
@@ -118,6 +121,19 @@ func printDevBanner(w io.Writer, s *nimbus.DevSession) {
 		}
 		fmt.Fprintf(w, "   │%s│\n   └%s┘\n\n", strings.Repeat(" ", width), strings.Repeat("─", width))
 	}
+	for _, r := range s.WebSocketRoutes() {
+		fmt.Fprintf(w, "WebSocket route %s (λ: %s): %s\n", r.Route, r.Function, wsURL(s.WebSocketURL))
+	}
+	if s.WebSocketURL != "" {
+		fmt.Fprintf(w, "WebSocket @connections API: %s/@connections/{connectionId}\n", s.WebSocketURL)
+	}
+	for _, r := range s.ALBRoutes() {
+		method := "ANY"
+		if len(r.Methods) > 0 {
+			method = strings.Join(r.Methods, ",")
+		}
+		fmt.Fprintf(w, "ALB rule %d: %s %s (λ: %s)\n", r.Priority, method, r.URL, r.Function)
+	}
 	if k := s.APIKey(); k != "" {
 		fmt.Fprintf(w, "Key with token: %s\n", k)
 	}
@@ -138,3 +154,5 @@ func printDevBanner(w io.Writer, s *nimbus.DevSession) {
 	fmt.Fprintf(w, "SQS, SNS and EventBridge API (AWS_ENDPOINT_URL_SQS/SNS/EVENTBRIDGE): %s\n", s.AWSURL)
 	fmt.Fprintf(w, "Server ready: %s\n", s.HTTPURL)
 }
+
+func wsURL(httpURL string) string { return "ws" + strings.TrimPrefix(httpURL, "http") }

@@ -15,8 +15,11 @@ import (
 type DevOptions struct {
 	Host                          string
 	HTTPPort, LambdaPort, AWSPort int
-	NoPrependStage, NoAuth        bool
-	APIKey                        string
+	// WebSocketPort (default 3001) and ALBPort (default 3003) are opened
+	// only when the service has websocket or alb events.
+	WebSocketPort, ALBPort int
+	NoPrependStage, NoAuth bool
+	APIKey                 string
 	// ClockSpeed runs schedules faster than real time (tests, demos).
 	ClockSpeed float64
 	// NoWatch turns hot reload off.
@@ -30,6 +33,8 @@ type DevOptions struct {
 // DevSession is a running local copy of the service.
 type DevSession struct {
 	HTTPURL, LambdaURL, AWSURL string
+	// WebSocketURL and ALBURL are empty when the service has no such events.
+	WebSocketURL, ALBURL string
 	// Warnings are settings that cannot run locally.
 	Warnings diag.Diagnostics
 	s        *dev.Session
@@ -50,13 +55,15 @@ func (p *Project) Dev(ctx context.Context, opts DevOptions) (*DevSession, error)
 	}
 	s, err := dev.Start(ctx, svc, dev.Options{
 		Host: opts.Host, HTTPPort: opts.HTTPPort, LambdaPort: opts.LambdaPort, AWSPort: opts.AWSPort,
+		WebSocketPort: opts.WebSocketPort, ALBPort: opts.ALBPort,
 		NoPrependStage: opts.NoPrependStage, NoAuth: opts.NoAuth, APIKey: opts.APIKey,
 		ClockSpeed: opts.ClockSpeed, NoWatch: opts.NoWatch, MaxConcurrency: opts.MaxConcurrency, Log: opts.Log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DevSession{HTTPURL: s.HTTPURL, LambdaURL: s.LambdaURL, AWSURL: s.AWSURL, Warnings: s.Warnings, s: s}, nil
+	return &DevSession{HTTPURL: s.HTTPURL, LambdaURL: s.LambdaURL, AWSURL: s.AWSURL,
+		WebSocketURL: s.WebSocketURL, ALBURL: s.ALBURL, Warnings: s.Warnings, s: s}, nil
 }
 
 // DevEndpoint is one HTTP route: where it is served and the Lambda Invoke
@@ -71,6 +78,18 @@ type DevResource = dev.Resource
 
 // Endpoints lists the HTTP routes in display order.
 func (d *DevSession) Endpoints() []DevEndpoint { return d.s.Endpoints() }
+
+// DevWebSocketRoute is one websocket route and its function.
+type DevWebSocketRoute = dev.WebSocketRoute
+
+// DevALBRoute is one alb listener rule.
+type DevALBRoute = dev.ALBRoute
+
+// WebSocketRoutes lists the websocket routes.
+func (d *DevSession) WebSocketRoutes() []DevWebSocketRoute { return d.s.WebSocketRoutes() }
+
+// ALBRoutes lists the alb rules in evaluation order.
+func (d *DevSession) ALBRoutes() []DevALBRoute { return d.s.ALBRoutes() }
 
 // Schedules lists the schedule events.
 func (d *DevSession) Schedules() []DevSchedule { return d.s.Schedules() }

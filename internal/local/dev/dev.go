@@ -1,5 +1,6 @@
 // Package dev runs a whole service on this machine for `nimbus dev`: the
-// instance pool, the API Gateway emulation, Lambda's Invoke API, schedules,
+// instance pool, the API Gateway emulation (REST, HTTP and WebSocket
+// APIs), the ALB emulation, Lambda's Invoke API, schedules,
 // durable queues, topics, buses, the local SQS/SNS/EventBridge endpoints
 // and hot reload, started together and shut down together.
 package dev
@@ -39,6 +40,13 @@ type Options struct {
 	HTTPPort   int    // default 3000; -1 picks a free port
 	LambdaPort int    // default 3002; -1 picks a free port
 	AWSPort    int    // local SQS/SNS/EventBridge; default 3005; -1 picks a free port
+	// WebSocketPort serves websocket events and their @connections API
+	// (default 3001, -1 picks a free port); only opened when the service
+	// has websocket events.
+	WebSocketPort int
+	// ALBPort serves alb events (default 3003, -1 picks a free port); only
+	// opened when the service has alb events.
+	ALBPort int
 	// NoPrependStage serves REST routes at /path instead of /{stage}/path.
 	NoPrependStage bool
 	NoAuth         bool
@@ -66,11 +74,15 @@ type Session struct {
 	Warnings diag.Diagnostics
 	// URLs of the three servers.
 	HTTPURL, LambdaURL, AWSURL string
-	APIKey                     string
-	Routes                     []*gateway.Route
+	// WebSocketURL and ALBURL are empty when the service has no such events.
+	WebSocketURL, ALBURL string
+	APIKey               string
+	Routes               []*gateway.Route
 
 	gw        *gateway.Gateway
 	lambdaAPI *gateway.LambdaAPI
+	ws        *gateway.WebSocketAPI
+	alb       *gateway.ALB
 	servers   []*http.Server
 	pool      *pool.Pool
 	store     *queue.Store
@@ -189,7 +201,7 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
-	s := &Session{Service: svc, log: newLineLog(opts.Log), serveErr: make(chan error, 3)}
+	s := &Session{Service: svc, log: newLineLog(opts.Log), serveErr: make(chan error, 5)}
 	started := false
 	defer func() {
 		if !started {
@@ -205,6 +217,10 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	ds = append(ds, bds...)
 	pl, pds := planFromService(svc)
 	ds = append(ds, pds...)
+	wsRoutes, wsExpr, wds := gateway.WebSocketRoutesFromService(svc)
+	ds = append(ds, wds...)
+	albRules, ads := gateway.ALBRulesFromService(svc)
+	ds = append(ds, ads...)
 	if ds.HasErrors() {
 		return nil, ds.Err()
 	}
@@ -236,6 +252,23 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 		lns = append(lns, ln)
 	}
 	s.HTTPURL, s.LambdaURL, s.AWSURL = urlOf(lns[0]), urlOf(lns[1]), urlOf(lns[2])
+	var wsLn, albLn net.Listener
+	if len(wsRoutes) > 0 {
+		ln, err := listen(opts.Host, opts.WebSocketPort, 3001, "websocketPort")
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		lns, wsLn, s.WebSocketURL = append(lns, ln), ln, urlOf(ln)
+	}
+	if len(albRules) > 0 {
+		ln, err := listen(opts.Host, opts.ALBPort, 3003, "albPort")
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		lns, albLn, s.ALBURL = append(lns, ln), ln, urlOf(ln)
+	}
 
 	store, err := queue.Open(filepath.Join(stateDir, "queues.db"))
 	if err != nil {
@@ -266,6 +299,11 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 			"AWS_ENDPOINT_URL_SNS":         s.AWSURL,
 			"AWS_ENDPOINT_URL_EVENTBRIDGE": s.AWSURL,
 			"AWS_ENDPOINT_URL_LAMBDA":      s.LambdaURL,
+		}
+		if s.WebSocketURL != "" {
+			// The SDKs' ApiGatewayManagementApi clients find the local
+			// @connections API here when the handler gives no endpoint.
+			env["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] = s.WebSocketURL + "/" + svc.Stage
 		}
 		p, err := pool.New(svc, pool.Options{
 			Log: s.log, Env: env, MaxConcurrency: opts.MaxConcurrency,
@@ -308,7 +346,19 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	s.lambdaAPI = &gateway.LambdaAPI{Invoker: inv, Functions: names, Region: svc.Region, Log: s.log.line}
 	api := &awsapi.Server{Queues: store, Topics: s.hub, Bus: s.bus, Region: svc.Region, BaseURL: s.AWSURL, Log: s.log.line}
 
-	for i, h := range []http.Handler{s.gw, s.lambdaAPI, api} {
+	handlers := []http.Handler{s.gw, s.lambdaAPI, api}
+	if wsLn != nil {
+		s.ws = gateway.NewWebSocketAPI(gateway.WebSocketConfig{
+			Routes: wsRoutes, RouteSelectionExpression: wsExpr, Invoker: inv,
+			Service: svc.Name, Stage: svc.Stage, Region: svc.Region, NoAuth: opts.NoAuth, Log: s.log.line,
+		})
+		handlers = append(handlers, s.ws)
+	}
+	if albLn != nil {
+		s.alb = gateway.NewALB(gateway.ALBConfig{Rules: albRules, Invoker: inv, Stage: svc.Stage, Log: s.log.line})
+		handlers = append(handlers, s.alb)
+	}
+	for i, h := range handlers {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		s.servers = append(s.servers, srv)
 		ln := lns[i]
@@ -356,6 +406,8 @@ func applyOfflineSettings(o *Options, c *config.Node) {
 	}
 	port(&o.HTTPPort, "httpPort")
 	port(&o.LambdaPort, "lambdaPort")
+	port(&o.WebSocketPort, "websocketPort")
+	port(&o.ALBPort, "albPort")
 	if o.Host == "" {
 		o.Host = c.Get("host").Scalar0()
 	}
@@ -417,6 +469,11 @@ func (s *Session) Shutdown(ctx context.Context) error {
 		go func(srv *http.Server) { defer wg.Done(); srv.Shutdown(ctx) }(srv)
 	}
 	wg.Wait()
+	if s.ws != nil {
+		// Hijacked connections outlive srv.Shutdown; close them so their
+		// $disconnect runs while the functions are still up.
+		s.ws.Close(ctx)
+	}
 	s.cancel()
 	done := make(chan struct{})
 	go func() {
@@ -510,6 +567,49 @@ func (s *Session) Topics() []Resource {
 	var out []Resource
 	for _, n := range s.hub.Names() {
 		out = append(out, Resource{Name: n, Address: s.hub.ARN(n)})
+	}
+	return out
+}
+
+// WebSocketRoute is one websocket route as the banner lists it.
+type WebSocketRoute struct {
+	Route    string
+	Function string
+}
+
+// ALBRoute is one alb listener rule as the banner lists it.
+type ALBRoute struct {
+	Priority int
+	Methods  []string // empty: any method
+	Paths    []string // empty: any path
+	URL      string   // ALB server, first path
+	Function string
+}
+
+// WebSocketRoutes lists the websocket routes in configuration order.
+func (s *Session) WebSocketRoutes() []WebSocketRoute {
+	if s.ws == nil {
+		return nil
+	}
+	var out []WebSocketRoute
+	for _, r := range s.ws.Routes() {
+		out = append(out, WebSocketRoute{Route: r.Key, Function: r.Function})
+	}
+	return out
+}
+
+// ALBRoutes lists the alb rules in the order the listener evaluates them.
+func (s *Session) ALBRoutes() []ALBRoute {
+	if s.alb == nil {
+		return nil
+	}
+	var out []ALBRoute
+	for _, r := range s.alb.Rules() {
+		u := s.ALBURL
+		if len(r.Paths) > 0 {
+			u += r.Paths[0]
+		}
+		out = append(out, ALBRoute{Priority: r.Priority, Methods: r.Methods, Paths: r.Paths, URL: u, Function: r.Function})
 	}
 	return out
 }
