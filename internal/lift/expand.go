@@ -141,7 +141,7 @@ func (l *Lift) Expand(root *config.Node, stage string) (*config.Node, diag.Diagn
 	for _, c := range built {
 		values[c.id] = c
 	}
-	l.replaceTokens(root, values)
+	ds = append(ds, l.replaceTokens(root, values)...)
 	l.built = built
 	return initial, ds
 }
@@ -213,17 +213,21 @@ func addWorker(root *config.Node, c *construct, arn *config.Node, ds *diag.Diagn
 }
 
 // replaceTokens turns every construct token in the tree into the
-// CloudFormation value of the property it stands for; text around a
-// token makes an Fn::Join, as CDK's string concatenation does.
-func (l *Lift) replaceTokens(root *config.Node, constructs map[string]*construct) {
+// CloudFormation value of the property it stands for. A token inside
+// longer text becomes "[object Object]", as it does in lift: it resolves
+// tokens with CDK's plain string concatenation, which stringifies the
+// value object. That is reported as a warning, since the text is never
+// what the author meant.
+func (l *Lift) replaceTokens(root *config.Node, constructs map[string]*construct) diag.Diagnostics {
+	var ds diag.Diagnostics
 	value := func(n int, pos diag.Pos) *config.Node {
 		ref := l.tokens[n-1]
 		v := constructs[ref.id].variables[ref.property].Clone()
 		setPos(v, pos)
 		return v
 	}
-	var visit func(n *config.Node) *config.Node
-	visit = func(n *config.Node) *config.Node {
+	var visit func(n *config.Node, path config.Path) *config.Node
+	visit = func(n *config.Node, path config.Path) *config.Node {
 		switch n.Kind {
 		case config.String:
 			s := n.Value.(string)
@@ -235,32 +239,24 @@ func (l *Lift) replaceTokens(root *config.Node, constructs map[string]*construct
 				num, _ := strconv.Atoi(s[locs[0][2]:locs[0][3]])
 				return value(num, n.Pos)
 			}
-			parts := config.NewSeq(n.Pos)
-			last := 0
-			for _, loc := range locs {
-				if loc[0] > last {
-					parts.Items = append(parts.Items, config.NewString(s[last:loc[0]], n.Pos))
-				}
-				num, _ := strconv.Atoi(s[loc[2]:loc[3]])
-				parts.Items = append(parts.Items, value(num, n.Pos))
-				last = loc[1]
-			}
-			if last < len(s) {
-				parts.Items = append(parts.Items, config.NewString(s[last:], n.Pos))
-			}
-			return obj(n.Pos, "Fn::Join", config.NewSeq(n.Pos, config.NewString("", n.Pos), parts))
+			ds.Warnf(n.Pos, path.String(), "a ${construct:…} variable inside text becomes \"[object Object]\", as it does with serverless-lift")
+			ds[len(ds)-1].Detail = "Lift's values are CloudFormation objects ({Ref: …}, {Fn::GetAtt: …}); use the variable as the whole value, or build the text with Fn::Join or Fn::Sub."
+			out := *n
+			out.Value = tokenPattern.ReplaceAllString(s, "[object Object]")
+			return &out
 		case config.Map:
 			for i := range n.Pairs {
-				n.Pairs[i].Value = visit(n.Pairs[i].Value)
+				n.Pairs[i].Value = visit(n.Pairs[i].Value, path.Child(n.Pairs[i].Key))
 			}
 		case config.Seq:
 			for i := range n.Items {
-				n.Items[i] = visit(n.Items[i])
+				n.Items[i] = visit(n.Items[i], path.Child(i))
 			}
 		}
 		return n
 	}
-	visit(root)
+	visit(root, nil)
+	return ds
 }
 
 func mergeResources(root *config.Node, built []*construct) {

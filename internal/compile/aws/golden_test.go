@@ -10,7 +10,9 @@ import (
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/lift"
 	"github.com/nimbusfw/nimbus/internal/packaging"
+	"github.com/nimbusfw/nimbus/internal/schema"
 	"github.com/nimbusfw/nimbus/internal/service"
 	"github.com/nimbusfw/nimbus/internal/variables"
 )
@@ -65,12 +67,30 @@ func compileGoldenCase(t *testing.T, dir string) interface{ JSON() ([]byte, erro
 		t.Fatal(ds.Err())
 	}
 	opts := map[string]string{"stage": "dev", "region": "us-east-1"}
+	var constructs *lift.Lift
+	var extra map[string]variables.ExternalSource
+	if lift.Enabled(root) {
+		constructs = lift.New(root)
+		extra = map[string]variables.ExternalSource{"construct": constructs.Source}
+	}
 	root, ds = variables.Resolve(context.Background(), root, variables.Options{
 		Dir: dir, ConfigFile: "serverless.yml", CLIOptions: opts,
 		Env: func(string) (string, bool) { return "", false }, Sources: src,
+		ExtraSources: extra,
 	})
 	if ds.HasErrors() {
 		t.Fatal(ds.Err())
+	}
+	if constructs != nil {
+		// Lift cases are compared with v3's whole output, which went
+		// through the schema's coercions first, as Load does.
+		if ds := schema.Validate(root); ds.HasErrors() {
+			t.Fatal(ds.Err())
+		}
+		if _, ds := constructs.Expand(root, "dev"); ds.HasErrors() {
+			t.Fatal(ds.Err())
+		}
+		constructs.AddResources(root)
 	}
 	svc := service.New(root, dir, filepath.Join(dir, "serverless.yml"), opts)
 	arts := packaging.Result{Functions: map[string]string{}, Layers: map[string]string{}}
