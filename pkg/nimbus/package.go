@@ -497,6 +497,9 @@ func pluginInitialConfig(svc *service.Service, initial, functions map[string]any
 	for _, f := range svc.Functions {
 		if fm, ok := fns[f.Key].(map[string]any); ok {
 			fm["name"] = f.Name
+			if _, ok := fm["events"]; !ok {
+				fm["events"] = []any{} // v3 adds it when loading, before lift copies
+			}
 		}
 		env := svc.Initial.Lookup("functions", f.Key, "environment")
 		live, _ := functions[f.Key].(map[string]any)
