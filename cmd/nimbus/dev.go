@@ -22,6 +22,7 @@ func init() { commands = append(commands, newDevCmd) }
 func newDevCmd() *cobra.Command {
 	var o nimbus.DevOptions
 	var cpuProfile string
+	var wsIdle, wsHard int // seconds, as serverless-offline takes them
 	run := func(cmd *cobra.Command, _ []string) error {
 		p, err := loadProject(cmd)
 		if err != nil {
@@ -38,6 +39,7 @@ func newDevCmd() *cobra.Command {
 		ctx, stop := signalContext()
 		defer stop()
 		o.Log = cmd.OutOrStdout()
+		o.WebSocketIdleTimeout, o.WebSocketHardTimeout = time.Duration(wsIdle)*time.Second, time.Duration(wsHard)*time.Second
 		s, err := p.Dev(ctx, o)
 		if err != nil {
 			return &exitError{code: 1, err: err, sources: p.Sources}
@@ -79,6 +81,8 @@ func newDevCmd() *cobra.Command {
 	f.IntVar(&o.LambdaPort, "lambdaPort", 0, "port of Lambda's Invoke API (default 3002)")
 	f.IntVar(&o.AWSPort, "awsPort", 0, "port of the local SQS, SNS and EventBridge API (default 3005)")
 	f.IntVar(&o.WebSocketPort, "websocketPort", 0, "port of the WebSocket API and its @connections API (default 3001)")
+	f.IntVar(&wsIdle, "webSocketIdleTimeout", 0, "close WebSocket connections quiet for this many seconds (default 600)")
+	f.IntVar(&wsHard, "webSocketHardTimeout", 0, "close WebSocket connections open for this many seconds (default 7200)")
 	f.IntVar(&o.ALBPort, "albPort", 0, "port of the Application Load Balancer serving alb events (default 3003)")
 	f.BoolVar(&o.NoPrependStage, "noPrependStageInUrl", false, "serve REST routes at /path instead of /{stage}/path")
 	f.BoolVar(&o.NoAuth, "noAuth", false, "turn every authorizer and API key check off")

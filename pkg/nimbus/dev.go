@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"time"
 
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/local/dev"
@@ -18,8 +19,11 @@ type DevOptions struct {
 	// WebSocketPort (default 3001) and ALBPort (default 3003) are opened
 	// only when the service has websocket or alb events.
 	WebSocketPort, ALBPort int
-	NoPrependStage, NoAuth bool
-	APIKey                 string
+	// WebSocketIdleTimeout and WebSocketHardTimeout close quiet or old
+	// WebSocket connections (10 minutes and 2 hours when zero, as on AWS).
+	WebSocketIdleTimeout, WebSocketHardTimeout time.Duration
+	NoPrependStage, NoAuth                     bool
+	APIKey                                     string
 	// ClockSpeed runs schedules faster than real time (tests, demos).
 	ClockSpeed float64
 	// NoWatch turns hot reload off.
@@ -56,6 +60,7 @@ func (p *Project) Dev(ctx context.Context, opts DevOptions) (*DevSession, error)
 	s, err := dev.Start(ctx, svc, dev.Options{
 		Host: opts.Host, HTTPPort: opts.HTTPPort, LambdaPort: opts.LambdaPort, AWSPort: opts.AWSPort,
 		WebSocketPort: opts.WebSocketPort, ALBPort: opts.ALBPort,
+		WebSocketIdleTimeout: opts.WebSocketIdleTimeout, WebSocketHardTimeout: opts.WebSocketHardTimeout,
 		NoPrependStage: opts.NoPrependStage, NoAuth: opts.NoAuth, APIKey: opts.APIKey,
 		ClockSpeed: opts.ClockSpeed, NoWatch: opts.NoWatch, MaxConcurrency: opts.MaxConcurrency, Log: opts.Log,
 	})

@@ -44,6 +44,9 @@ type Options struct {
 	// (default 3001, -1 picks a free port); only opened when the service
 	// has websocket events.
 	WebSocketPort int
+	// WebSocketIdleTimeout and WebSocketHardTimeout close quiet or old
+	// connections (API Gateway's 10 minutes and 2 hours when zero).
+	WebSocketIdleTimeout, WebSocketHardTimeout time.Duration
 	// ALBPort serves alb events (default 3003, -1 picks a free port); only
 	// opened when the service has alb events.
 	ALBPort int
@@ -351,11 +354,16 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 		s.ws = gateway.NewWebSocketAPI(gateway.WebSocketConfig{
 			Routes: wsRoutes, RouteSelectionExpression: wsExpr, Invoker: inv,
 			Service: svc.Name, Stage: svc.Stage, Region: svc.Region, NoAuth: opts.NoAuth, Log: s.log.line,
+			IdleTimeout: opts.WebSocketIdleTimeout, HardTimeout: opts.WebSocketHardTimeout,
 		})
 		handlers = append(handlers, s.ws)
 	}
 	if albLn != nil {
-		s.alb = gateway.NewALB(gateway.ALBConfig{Rules: albRules, Invoker: inv, Stage: svc.Stage, Log: s.log.line})
+		albStage := svc.Stage
+		if opts.NoPrependStage {
+			albStage = ""
+		}
+		s.alb = gateway.NewALB(gateway.ALBConfig{Rules: albRules, Invoker: inv, Stage: albStage, Log: s.log.line})
 		handlers = append(handlers, s.alb)
 	}
 	for i, h := range handlers {
@@ -408,6 +416,13 @@ func applyOfflineSettings(o *Options, c *config.Node) {
 	port(&o.LambdaPort, "lambdaPort")
 	port(&o.WebSocketPort, "websocketPort")
 	port(&o.ALBPort, "albPort")
+	seconds := func(dst *time.Duration, key string) {
+		if v, ok := c.Get(key).Int(); ok && *dst == 0 && v > 0 {
+			*dst = time.Duration(v) * time.Second
+		}
+	}
+	seconds(&o.WebSocketIdleTimeout, "webSocketIdleTimeout")
+	seconds(&o.WebSocketHardTimeout, "webSocketHardTimeout")
 	if o.Host == "" {
 		o.Host = c.Get("host").Scalar0()
 	}

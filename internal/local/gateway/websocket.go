@@ -31,8 +31,12 @@ type WebSocketConfig struct {
 	// AccountID appears in authorizer ARNs (default 123456789012).
 	AccountID string
 	NoAuth    bool
-	Now       func() time.Time
-	Log       func(line string)
+	// IdleTimeout and HardTimeout close a connection that has been quiet
+	// this long, or open this long, with 1001 (API Gateway's 10 minutes
+	// and 2 hours when zero).
+	IdleTimeout, HardTimeout time.Duration
+	Now                      func() time.Time
+	Log                      func(line string)
 }
 
 // Limits of API Gateway WebSocket APIs that change what a handler sees.
@@ -73,6 +77,8 @@ type wsConn struct {
 	// shutdown), reported in $disconnect when the client did not answer
 	// with its own.
 	closedWith websocket.StatusCode
+	idle       *time.Timer
+	idleAfter  time.Duration
 }
 
 // closeAsync starts the close handshake without waiting for the client's
@@ -95,6 +101,12 @@ func NewWebSocketAPI(cfg WebSocketConfig) *WebSocketAPI {
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 10 * time.Minute
+	}
+	if cfg.HardTimeout <= 0 {
+		cfg.HardTimeout = 2 * time.Hour
 	}
 	expr, err := parseSelectionExpression(cfg.RouteSelectionExpression)
 	if err != nil || cfg.RouteSelectionExpression == "" {
@@ -220,7 +232,7 @@ func (a *WebSocketAPI) connect(w http.ResponseWriter, r *http.Request) {
 		a.log("websocket upgrade failed: " + err.Error())
 		return
 	}
-	c.SetReadLimit(wsMaxMessage)
+	c.SetReadLimit(-1) // readMessage enforces API Gateway's limit
 	conn.c = c
 	a.mu.Lock()
 	if a.closing {
@@ -231,7 +243,18 @@ func (a *WebSocketAPI) connect(w http.ResponseWriter, r *http.Request) {
 	a.conns[conn.id] = conn
 	a.wg.Add(1)
 	a.mu.Unlock()
-	go a.serveConn(conn)
+	conn.mu.Lock()
+	conn.idleAfter = a.cfg.IdleTimeout
+	conn.idle = time.AfterFunc(a.cfg.IdleTimeout, func() { conn.closeAsync(websocket.StatusGoingAway, "Going away") })
+	conn.mu.Unlock()
+	hard := time.AfterFunc(a.cfg.HardTimeout, func() { conn.closeAsync(websocket.StatusGoingAway, "Going away") })
+	go func() {
+		a.serveConn(conn)
+		hard.Stop()
+		conn.mu.Lock()
+		conn.idle.Stop()
+		conn.mu.Unlock()
+	}()
 }
 
 // serveConn reads messages until the client goes away, then runs
@@ -244,7 +267,14 @@ func (a *WebSocketAPI) serveConn(conn *wsConn) {
 	for {
 		var typ websocket.MessageType
 		var data []byte
-		typ, data, err = conn.c.Read(context.Background())
+		typ, data, err = readMessage(conn.c)
+		if errors.Is(err, errMessageTooBig) {
+			conn.mu.Lock()
+			conn.closedWith = websocket.StatusMessageTooBig
+			conn.mu.Unlock()
+			conn.c.Close(websocket.StatusMessageTooBig, "Message too big")
+			break
+		}
 		if err != nil {
 			break
 		}
@@ -277,9 +307,31 @@ func (a *WebSocketAPI) serveConn(conn *wsConn) {
 	a.disconnect(conn, int64(code), reason)
 }
 
+var errMessageTooBig = errors.New("message too big")
+
+// readMessage reads one message, refusing those over API Gateway's limit
+// (the library's own limit closes without telling us why).
+func readMessage(c *websocket.Conn) (websocket.MessageType, []byte, error) {
+	typ, r, err := c.Reader(context.Background())
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, wsMaxMessage+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(data) > wsMaxMessage {
+		return 0, nil, errMessageTooBig
+	}
+	return typ, data, nil
+}
+
 func (c *wsConn) touch(t time.Time) {
 	c.mu.Lock()
 	c.lastActive = t
+	if c.idle != nil {
+		c.idle.Reset(c.idleAfter)
+	}
 	c.mu.Unlock()
 }
 

@@ -432,3 +432,68 @@ functions:
 		}
 	}
 }
+
+func TestWebSocketServerSideClosing(t *testing.T) {
+	inv := &fakeInvoker{}
+	svc := loadService(t, wsService)
+	routes, expr, _ := WebSocketRoutesFromService(svc)
+	api := NewWebSocketAPI(WebSocketConfig{Routes: routes, RouteSelectionExpression: expr, Invoker: inv, Stage: "dev", IdleTimeout: 50 * time.Millisecond})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx := context.Background()
+	read := func(c *websocket.Conn) error {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, _, err := c.Read(rctx)
+		return err
+	}
+
+	// A quiet connection is closed with 1001 after the idle timeout.
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := read(c); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("idle connection: %v", err)
+	}
+	waitCalls(t, inv, "disconnect", 1)
+
+	// A message over 128 KB closes the connection with 1009, as API Gateway does.
+	c, _, err = websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(ctx, websocket.MessageText, bytes.Repeat([]byte("x"), wsMaxMessage+1))
+	if err := read(c); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Errorf("oversized message: %v", err)
+	}
+	waitCalls(t, inv, "disconnect", 2)
+	if ev := strictWebsocketEvent(t, inv.last(t, "disconnect")); ev.RequestContext.DisconnectStatusCode != 1009 {
+		t.Errorf("disconnect after oversized message: %d", ev.RequestContext.DisconnectStatusCode)
+	}
+
+	// Shutting down closes open connections with 1001 and runs $disconnect
+	// before Close returns; new connections are refused.
+	api.cfg.IdleTimeout = time.Hour
+	c, _, err = websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go read(c) // the client answers the close handshake
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	api.Close(cctx)
+	inv.mu.Lock()
+	n := len(inv.calls["disconnect"])
+	inv.mu.Unlock()
+	if n != 3 {
+		t.Errorf("$disconnect ran %d times by the end of Close, want 3", n)
+	}
+	if ev := strictWebsocketEvent(t, inv.last(t, "disconnect")); ev.RequestContext.DisconnectStatusCode != 1001 {
+		t.Errorf("disconnect at shutdown: %d", ev.RequestContext.DisconnectStatusCode)
+	}
+	if _, resp, err := websocket.Dial(ctx, url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("dial after Close: %v", err)
+	}
+}
