@@ -164,9 +164,18 @@ func (c *rpcConn) call(method string, args, reply any) error {
 // ctx ends; either leaves the connection unusable, as the instance then is.
 func (c *rpcConn) invoke(ctx context.Context, deadline time.Time, req *messages.InvokeRequest, resp *messages.InvokeResponse) error {
 	c.conn.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	return c.call("Function.Invoke", req, resp)
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.conn.SetDeadline(time.Unix(1, 0))
+		close(interrupted)
+	})
+	err := c.call("Function.Invoke", req, resp)
+	if !stop() {
+		// ctx ended as the answer arrived: let the interruption land now,
+		// not on the instance's next call.
+		<-interrupted
+	}
+	return err
 }
 
 func (c *rpcConn) Close() error { return c.conn.Close() }
