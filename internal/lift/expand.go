@@ -165,6 +165,10 @@ const sharedRefKey = "$ref"
 func statementList(root *config.Node) (*config.Node, string) {
 	const base = `$["service"]["initialServerlessConfig"]["provider"]`
 	provider := root.Get("provider")
+	if provider == nil || provider.Kind != config.Map {
+		provider = config.NewMap(root.Pos)
+		root.Set("provider", provider)
+	}
 	if role := provider.Lookup("iam", "role"); role != nil && role.Kind == config.Map && role.Has("statements") {
 		st := role.Get("statements")
 		if st.Kind != config.Seq {
@@ -220,9 +224,19 @@ func addWorker(root *config.Node, c *construct, arn *config.Node, ds *diag.Diagn
 // what the author meant.
 func (l *Lift) replaceTokens(root *config.Node, constructs map[string]*construct) diag.Diagnostics {
 	var ds diag.Diagnostics
+	// value is nil for text that only looks like a token: one this load
+	// did not hand out, or a property the built construct lacks (its
+	// type came from a variable that changed it).
 	value := func(n int, pos diag.Pos) *config.Node {
+		if n < 1 || n > len(l.tokens) {
+			return nil
+		}
 		ref := l.tokens[n-1]
-		v := constructs[ref.id].variables[ref.property].Clone()
+		c := constructs[ref.id]
+		if c == nil || c.variables[ref.property] == nil {
+			return nil
+		}
+		v := c.variables[ref.property].Clone()
 		setPos(v, pos)
 		return v
 	}
@@ -237,7 +251,10 @@ func (l *Lift) replaceTokens(root *config.Node, constructs map[string]*construct
 			}
 			if len(locs) == 1 && locs[0][0] == 0 && locs[0][1] == len(s) {
 				num, _ := strconv.Atoi(s[locs[0][2]:locs[0][3]])
-				return value(num, n.Pos)
+				if v := value(num, n.Pos); v != nil {
+					return v
+				}
+				return n
 			}
 			ds.Warnf(n.Pos, path.String(), "a ${construct:…} variable inside text becomes \"[object Object]\", as it does with serverless-lift")
 			ds[len(ds)-1].Detail = "Lift's values are CloudFormation objects ({Ref: …}, {Fn::GetAtt: …}); use the variable as the whole value, or build the text with Fn::Join or Fn::Sub."
