@@ -368,14 +368,16 @@ type albTargetEvent struct {
 			TargetGroupArn string `json:"targetGroupArn"`
 		} `json:"elb"`
 	} `json:"requestContext"`
-	HTTPMethod                      string              `json:"httpMethod"`
-	Path                            string              `json:"path"`
-	QueryStringParameters           map[string]string   `json:"queryStringParameters,omitempty"`
-	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters,omitempty"`
-	Headers                         map[string]string   `json:"headers,omitempty"`
-	MultiValueHeaders               map[string][]string `json:"multiValueHeaders,omitempty"`
-	Body                            string              `json:"body"`
-	IsBase64Encoded                 bool                `json:"isBase64Encoded"`
+	HTTPMethod string `json:"httpMethod"`
+	Path       string `json:"path"`
+	// Pointers: ALB sends {} for an empty query, and leaves out the
+	// flavour (single or multi-value) the target group does not use.
+	QueryStringParameters           *map[string]string   `json:"queryStringParameters,omitempty"`
+	MultiValueQueryStringParameters *map[string][]string `json:"multiValueQueryStringParameters,omitempty"`
+	Headers                         *map[string]string   `json:"headers,omitempty"`
+	MultiValueHeaders               *map[string][]string `json:"multiValueHeaders,omitempty"`
+	Body                            string               `json:"body"`
+	IsBase64Encoded                 bool                 `json:"isBase64Encoded"`
 }
 
 func albEvent(rule *ALBRule, q *ALBRequest, r *http.Request, body []byte) *albTargetEvent {
@@ -403,20 +405,21 @@ func albEvent(rule *ALBRule, q *ALBRequest, r *http.Request, body []byte) *albTa
 	hs["x-amzn-trace-id"] = []string{"Root=1-" + strconv.FormatInt(time.Now().Unix(), 16) + "-" + strings.ReplaceAll(newRequestID(), "-", "")[:24]}
 	query := splitQuery(r.URL.RawQuery)
 	if rule.MultiValueHeaders {
-		ev.MultiValueHeaders = hs
-		ev.MultiValueQueryStringParameters = map[string][]string{}
+		mq := map[string][]string{}
 		for _, kv := range query {
-			ev.MultiValueQueryStringParameters[kv[0]] = append(ev.MultiValueQueryStringParameters[kv[0]], kv[1])
+			mq[kv[0]] = append(mq[kv[0]], kv[1])
 		}
+		ev.MultiValueHeaders, ev.MultiValueQueryStringParameters = &hs, &mq
 	} else {
-		ev.Headers = make(map[string]string, len(hs))
+		h := make(map[string]string, len(hs))
 		for k, vs := range hs {
-			ev.Headers[k] = vs[len(vs)-1]
+			h[k] = vs[len(vs)-1]
 		}
-		ev.QueryStringParameters = map[string]string{}
+		q := map[string]string{}
 		for _, kv := range query {
-			ev.QueryStringParameters[kv[0]] = kv[1]
+			q[kv[0]] = kv[1]
 		}
+		ev.Headers, ev.QueryStringParameters = &h, &q
 	}
 	if len(body) > 0 {
 		if albBinary(r.Header, body) {

@@ -183,6 +183,29 @@ func TestALBEventShapes(t *testing.T) {
 	}
 }
 
+func TestALBEmptyQueryIsAnObject(t *testing.T) {
+	inv := &fakeInvoker{}
+	srv := startALB(t, inv)
+	albDo(t, "GET", srv.URL+"/items/1", "", map[string]string{"X-Role": "admin"})
+	albDo(t, "GET", srv.URL+"/items", "", nil)
+	for fn, want := range map[string][]string{
+		"admin": {`"queryStringParameters":{}`, `"headers":{`},
+		"items": {`"multiValueQueryStringParameters":{}`, `"multiValueHeaders":{`},
+	} {
+		got := string(inv.last(t, fn))
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s event lacks %s: %s", fn, w, got)
+			}
+		}
+		for _, absent := range []string{`"queryStringParameters"`, `"headers"`} {
+			if fn == "items" && strings.Contains(got, absent) {
+				t.Errorf("multi-value event carries %s: %s", absent, got)
+			}
+		}
+	}
+}
+
 func TestALBResponses(t *testing.T) {
 	answer := map[string]*local.Result{}
 	inv := &fakeInvoker{handlers: map[string]func([]byte) (*local.Result, error){
