@@ -130,70 +130,105 @@ func buildQueue(id string, v *config.Node, stackName string, root *config.Node, 
 			return nil
 		}
 	}
-	var encryption []any
+	pos := v.Pos
+	var resources []named
+	// encryption is the KmsMasterKeyId both queues get, nil for none.
+	var encryption *config.Node
 	switch enc := v.Get("encryption").Scalar0(); enc {
 	case "":
 	case "kmsManaged":
-		encryption = []any{"KmsMasterKeyId", "alias/aws/sqs"}
+		encryption = config.NewString("alias/aws/sqs", pos)
 	case "kms":
-		ds.Errorf(v.Get("encryption").Pos, path+".encryption", "queue %q: 'encryption: kms' (a customer managed KMS key) is not supported by Nimbus yet", id)
-		(*ds)[len(*ds)-1].Detail = "Use 'kmsManaged' for SQS's AWS managed key, or declare the key and queue under resources."
-		return nil
+		keyName := v.Get("encryptionKey").Scalar0()
+		if keyName == "" {
+			invalid(ds, v.Get("encryption"), path+".encryptionKey", id, "'encryptionKey' must be set if the 'encryption' is set to 'kms'")
+			return nil
+		}
+		// CDK's default key policy: the account's root may do anything.
+		keyID := LogicalID(id, keyName, "Resource")
+		accountRoot := join("", pos, config.NewString("arn:", pos), ref("AWS::Partition", pos), config.NewString(":iam::", pos),
+			ref("AWS::AccountId", pos), config.NewString(":root", pos))
+		resources = append(resources, named{keyID, obj(pos, "Type", "AWS::KMS::Key",
+			"Properties", obj(pos, "KeyPolicy", obj(pos,
+				"Statement", config.NewSeq(pos, obj(pos, "Action", "kms:*", "Effect", "Allow", "Principal", obj(pos, "AWS", accountRoot), "Resource", "*")),
+				"Version", "2012-10-17")),
+			"UpdateReplacePolicy", "Retain", "DeletionPolicy", "Retain")})
+		encryption = getAtt(keyID, "Arn", pos)
 	default:
 		invalid(ds, v.Get("encryption"), path+".encryption", id, "'encryption' must be one of 'kms', 'kmsManaged', null, '%s' given.", enc)
 		return nil
 	}
-	if a := v.Get("alarm"); a != nil && a.Kind != config.Null {
-		ds.Errorf(a.Pos, path+".alarm", "queue %q: 'alarm' (an SNS topic and CloudWatch alarm on the dead letter queue) is not supported by Nimbus yet", id)
-		return nil
-	}
 
-	pos := v.Pos
 	base := stackName + "-" + id
 	dlqID, queueID := LogicalID(id, "Dlq", "Resource"), LogicalID(id, "Queue", "Resource")
-	fifoProps := func(n *config.Node, dedup bool) {
-		if fifo == nil || fifo.Kind != config.Bool {
-			return
-		}
-		if dedup {
-			n.Set("ContentBasedDeduplication", config.NewBool(isFifo, pos))
-		}
-	}
 	dlqName, queueName := base+"-dlq", base
 	if isFifo {
 		dlqName, queueName = base+"-dlq.fifo", base+".fifo"
 	}
-	// CDK renders properties in alphabetical order.
+	// CDK renders properties in alphabetical order, FifoQueue only when
+	// true, and ContentBasedDeduplication whenever fifo is set.
 	dlqProps := config.NewMap(pos)
-	if fifo != nil && fifo.Kind == config.Bool {
-		dlqProps.Set("FifoQueue", config.NewBool(isFifo, pos))
+	if isFifo {
+		dlqProps.Set("FifoQueue", config.NewBool(true, pos))
 	}
 	if encryption != nil {
-		dlqProps.Set(encryption[0].(string), config.NewString(encryption[1].(string), pos))
+		dlqProps.Set("KmsMasterKeyId", encryption.Clone())
 	}
 	dlqProps.Set("MessageRetentionPeriod", config.NewInt(1209600, pos))
 	dlqProps.Set("QueueName", config.NewString(dlqName, pos))
 
 	queueProps := config.NewMap(pos)
-	fifoProps(queueProps, true)
+	if fifo != nil && fifo.Kind == config.Bool {
+		queueProps.Set("ContentBasedDeduplication", config.NewBool(isFifo, pos))
+	}
 	if hasDelay {
 		queueProps.Set("DelaySeconds", config.FromInterface(num(delay), pos))
 	}
-	if fifo != nil && fifo.Kind == config.Bool {
-		queueProps.Set("FifoQueue", config.NewBool(isFifo, pos))
+	if isFifo {
+		queueProps.Set("FifoQueue", config.NewBool(true, pos))
 	}
 	if encryption != nil {
-		queueProps.Set(encryption[0].(string), config.NewString(encryption[1].(string), pos))
+		queueProps.Set("KmsMasterKeyId", encryption.Clone())
 	}
 	queueProps.Set("QueueName", config.NewString(queueName, pos))
 	queueProps.Set("RedrivePolicy", obj(pos, "deadLetterTargetArn", getAtt(dlqID, "Arn", pos), "maxReceiveCount", num(maxRetries)))
 	queueProps.Set("VisibilityTimeout", config.FromInterface(num(visibility), pos))
 
-	c.resources = []named{
-		{dlqID, obj(pos, "Type", "AWS::SQS::Queue", "Properties", dlqProps, "UpdateReplacePolicy", "Delete", "DeletionPolicy", "Delete")},
-		{queueID, obj(pos, "Type", "AWS::SQS::Queue", "Properties", queueProps, "UpdateReplacePolicy", "Delete", "DeletionPolicy", "Delete")},
-	}
+	resources = append(resources,
+		named{dlqID, obj(pos, "Type", "AWS::SQS::Queue", "Properties", dlqProps, "UpdateReplacePolicy", "Delete", "DeletionPolicy", "Delete")},
+		named{queueID, obj(pos, "Type", "AWS::SQS::Queue", "Properties", queueProps, "UpdateReplacePolicy", "Delete", "DeletionPolicy", "Delete")},
+	)
 	c.extensions = map[string]string{"queue": queueID, "dlq": dlqID}
+	if email := v.Get("alarm").Scalar0(); email != "" {
+		// An e-mail alert as soon as one message is in the dead letter queue.
+		topicID := LogicalID(id, "AlarmTopic", "Resource")
+		alarmID := LogicalID(id, "Alarm", "Resource")
+		display := "[Alert][" + id + "] failed jobs in the DLQ."
+		if len(display) > 100 {
+			display = display[:100]
+		}
+		resources = append(resources,
+			named{topicID, obj(pos, "Type", "AWS::SNS::Topic", "Properties", obj(pos,
+				"DisplayName", display, "TopicName", stackName+"-"+id+"-dlq-alarm-topic"))},
+			named{LogicalID(id, "AlarmTopicSubscription", "Resource"), obj(pos, "Type", "AWS::SNS::Subscription", "Properties", obj(pos,
+				"Endpoint", email, "Protocol", "email", "TopicArn", ref(topicID, pos)))},
+			named{alarmID, obj(pos, "Type", "AWS::CloudWatch::Alarm", "Properties", obj(pos,
+				"AlarmActions", config.NewSeq(pos, ref(topicID, pos)),
+				"AlarmDescription", "Alert triggered when there are failed jobs in the dead letter queue.",
+				"AlarmName", stackName+"-"+id+"-dlq-alarm",
+				"ComparisonOperator", "GreaterThanThreshold",
+				"Dimensions", config.NewSeq(pos, obj(pos, "Name", "QueueName", "Value", getAtt(dlqID, "QueueName", pos))),
+				"EvaluationPeriods", 1,
+				"MetricName", "ApproximateNumberOfMessagesVisible",
+				"Namespace", "AWS/SQS",
+				"Period", 60,
+				"Statistic", "Sum",
+				"Threshold", 0,
+				"TreatMissingData", "notBreaching"))},
+		)
+		c.extensions["alarm"] = alarmID
+	}
+	c.resources = resources
 	c.outputs = []named{
 		{LogicalID(id, "QueueArn"), obj(pos, "Description", `ARN of the "`+id+`" SQS queue.`, "Value", getAtt(queueID, "Arn", pos))},
 		{LogicalID(id, "QueueUrl"), obj(pos, "Description", `URL of the "`+id+`" SQS queue.`, "Value", ref(queueID, pos))},
