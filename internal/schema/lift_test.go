@@ -1,0 +1,48 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLiftConstructsFollowLiftSchema(t *testing.T) {
+	const plugin = "plugins: [serverless-lift]\n"
+	tests := []struct {
+		name string
+		yml  string
+		want []string
+	}{
+		{"valid queue and storage", base + plugin + "lift: {automaticPermissions: false}\nconstructs:\n  jobs:\n    type: queue\n    worker: {handler: h.h, timeout: 10}\n    batchSize: 5\n  files:\n    type: storage\n    cors: '*'\n", nil},
+		{"constructs without the plugin", base + "constructs:\n  jobs: {type: queue, worker: w}\n", []string{
+			"Warning 5:1: constructs: unrecognized property 'constructs' [Settings of your own belong under 'custom'.]",
+		}},
+		{"misspelled queue setting", base + plugin + "constructs:\n  jobs:\n    type: queue\n    worker: w\n    maxRetry: 2\n", []string{
+			"Warning 10:5: constructs.jobs.maxRetry: unrecognized property 'maxRetry'",
+		}},
+		{"queue needs a worker", base + plugin + "constructs:\n  jobs:\n    type: queue\n", []string{
+			"Warning 7:3: constructs.jobs: must have required property 'worker'",
+		}},
+		{"batch size out of range", base + plugin + "constructs:\n  jobs:\n    type: queue\n    worker: w\n    batchSize: 0\n", []string{
+			"Warning 10:16: constructs.jobs.batchSize: must be >= 1",
+		}},
+		{"storage encryption is s3 or kms", base + plugin + "constructs:\n  files:\n    type: storage\n    encryption: aes\n", []string{
+			"constructs.files.encryption",
+		}},
+		{"construct without type", base + plugin + "constructs:\n  files:\n    archive: 30\n", []string{
+			"Warning 7:3: constructs.files: must have required property 'type'",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := lines(Validate(parse(t, tt.yml)))
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d diagnostics, want %d:\n%s", len(got), len(tt.want), strings.Join(got, "\n"))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("diagnostic %d = %q, want it to contain %q", i, got[i], w)
+				}
+			}
+		})
+	}
+}
