@@ -101,7 +101,12 @@ func (l *Lift) Expand(root *config.Node, stage string) (*config.Node, diag.Diagn
 	}
 	var sharedActionsPath string
 	var shared []*config.Node // statements whose Action is a $ref in the initial copy
-	if ap := root.Lookup("lift", "automaticPermissions"); ap == nil || ap.Value != false {
+	count := 0
+	for _, c := range built {
+		count += len(c.statements)
+	}
+	// Like lift, no statements leave the provider untouched.
+	if ap := root.Lookup("lift", "automaticPermissions"); count > 0 && (ap == nil || ap.Value != false) {
 		list, listPath := statementList(root)
 		for _, c := range built {
 			for _, st := range c.statements {

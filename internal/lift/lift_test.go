@@ -117,3 +117,13 @@ func TestQueueWorkerGetsItsEventAndVisibility(t *testing.T) {
 		t.Errorf("QueueName = %s", name)
 	}
 }
+
+func TestNoConstructsLeaveProviderUntouched(t *testing.T) {
+	root := parse(t, "service: s\nprovider: {name: aws}\nconstructs: {}\n")
+	if _, ds := New(root).Expand(root, "dev"); ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	if root.Lookup("provider", "iamRoleStatements") != nil {
+		t.Errorf("provider.iamRoleStatements added without any construct")
+	}
+}
