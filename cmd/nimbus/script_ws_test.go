@@ -17,6 +17,7 @@ import (
 //
 //	send TEXT   send a text message
 //	recv        wait (10 s at most) for a message and print "< MESSAGE"
+//	closed      wait (10 s at most) for the server to close; print "closed CODE"
 //	close       close with 1000 (done anyway after the last step)
 //
 // It prints "connected" first, or "refused STATUS" when the handshake is
@@ -61,6 +62,19 @@ func init() {
 					ts.Fatalf("wsdo: no message: %v", err)
 				}
 				fmt.Fprintf(ts.Stdout(), "< %s\n", b)
+			case "closed":
+				rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+				_, b, err := c.Read(rctx)
+				rcancel()
+				if err == nil {
+					ts.Fatalf("wsdo: got %q, want the connection closed", b)
+				}
+				code := websocket.CloseStatus(err)
+				if code == -1 {
+					ts.Fatalf("wsdo: connection ended without a close frame: %v", err)
+				}
+				fmt.Fprintf(ts.Stdout(), "closed %d\n", code)
+				return
 			case "close":
 				ts.Check(c.Close(websocket.StatusNormalClosure, ""))
 				return

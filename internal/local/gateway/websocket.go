@@ -573,6 +573,7 @@ func (a *WebSocketAPI) manage(w http.ResponseWriter, r *http.Request, id string)
 		a.log("POST @connections/" + id)
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
+		a.log("GET @connections/" + id)
 		conn.mu.Lock()
 		last := conn.lastActive
 		conn.mu.Unlock()
