@@ -223,26 +223,35 @@ func (a *WebSocketAPI) connect(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// Counted before the upgrade so that Close, which may start while the
+	// client already holds an open socket, waits for this connection too.
+	a.mu.Lock()
+	if a.closing {
+		a.mu.Unlock()
+		writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	a.wg.Add(1)
+	a.mu.Unlock()
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// API Gateway does not check Origin; browsers on any page connect.
 		InsecureSkipVerify: true,
 		Subprotocols:       protocol,
 	})
 	if err != nil {
+		a.wg.Done()
 		a.log("websocket upgrade failed: " + err.Error())
 		return
 	}
 	c.SetReadLimit(-1) // readMessage enforces API Gateway's limit
 	conn.c = c
 	a.mu.Lock()
-	if a.closing {
-		a.mu.Unlock()
-		c.Close(websocket.StatusGoingAway, "Going away")
-		return
-	}
 	a.conns[conn.id] = conn
-	a.wg.Add(1)
+	closing = a.closing
 	a.mu.Unlock()
+	if closing {
+		conn.closeAsync(websocket.StatusGoingAway, "Going away")
+	}
 	conn.mu.Lock()
 	conn.idleAfter = a.cfg.IdleTimeout
 	conn.idle = time.AfterFunc(a.cfg.IdleTimeout, func() { conn.closeAsync(websocket.StatusGoingAway, "Going away") })
@@ -362,7 +371,7 @@ func (a *WebSocketAPI) message(conn *wsConn, typ websocket.MessageType, data []b
 	res, err := a.invoke(context.Background(), route, ev)
 	if err != nil {
 		a.log("λ " + route.Function + ": " + err.Error())
-		a.sendError(conn, "Internal server error", rc.RequestID)
+		a.sendError(conn, invokeErrorMessage(err), rc.RequestID)
 		return
 	}
 	if res.FunctionError != "" {
@@ -387,6 +396,20 @@ func (a *WebSocketAPI) message(conn *wsConn, typ websocket.MessageType, data []b
 		return
 	}
 	conn.c.Write(context.Background(), websocket.MessageText, []byte(*out.Body))
+}
+
+// invokeErrorMessage is the message of API Gateway's error frame for a
+// failed invocation.
+func invokeErrorMessage(err error) string {
+	var te *local.ThrottleError
+	var to *local.TimeoutError
+	switch {
+	case errors.As(err, &te):
+		return "Too Many Requests"
+	case errors.As(err, &to), errors.Is(err, context.DeadlineExceeded):
+		return "Endpoint request timed out"
+	}
+	return "Internal server error"
 }
 
 // sendError writes API Gateway's error frame.

@@ -178,7 +178,10 @@ func TestWebSocketLifecycle(t *testing.T) {
 		"quiet": func([]byte) (*local.Result, error) {
 			return &local.Result{Payload: []byte(`{"statusCode":200,"body":"not sent: one-way route"}`)}, nil
 		},
-		"boom": func([]byte) (*local.Result, error) {
+		"boom": func(p []byte) (*local.Result, error) {
+			if strings.Contains(string(p), "slow") {
+				return nil, &local.TimeoutError{}
+			}
 			return &local.Result{Payload: []byte(`{"errorMessage":"x"}`), FunctionError: "Unhandled"}, nil
 		},
 	}}
@@ -231,6 +234,11 @@ func TestWebSocketLifecycle(t *testing.T) {
 	json.Unmarshal([]byte(readText(t, c)), &frame)
 	if frame["message"] != "Internal server error" {
 		t.Errorf("failure frame = %v", frame)
+	}
+	c.Write(ctx, websocket.MessageText, []byte(`{"action":"boom","slow":true}`))
+	json.Unmarshal([]byte(readText(t, c)), &frame)
+	if frame["message"] != "Endpoint request timed out" {
+		t.Errorf("timeout frame = %v", frame)
 	}
 
 	// @connections: post, get, and gone for unknown ids.
