@@ -467,6 +467,8 @@ func TestWebSocketServerSideClosing(t *testing.T) {
 	}
 	waitCalls(t, inv, "disconnect", 1)
 
+	api.cfg.IdleTimeout = time.Hour // the rest must not race the idle timer
+
 	// A message over 128 KB closes the connection with 1009, as API Gateway does.
 	c, _, err = websocket.Dial(ctx, url, nil)
 	if err != nil {
@@ -483,7 +485,6 @@ func TestWebSocketServerSideClosing(t *testing.T) {
 
 	// Shutting down closes open connections with 1001 and runs $disconnect
 	// before Close returns; new connections are refused.
-	api.cfg.IdleTimeout = time.Hour
 	c, _, err = websocket.Dial(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
