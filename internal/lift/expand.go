@@ -259,6 +259,10 @@ func (l *Lift) replaceTokens(root *config.Node, constructs map[string]*construct
 				if v := value(num, n.Pos); v != nil {
 					return v
 				}
+				if num >= 1 && num <= len(l.tokens) {
+					ref := l.tokens[num-1]
+					ds.Errorf(n.Pos, path.String(), "${construct:%s.%s} does not exist on construct '%s'", ref.id, ref.property, ref.id)
+				}
 				return n
 			}
 			ds.Warnf(n.Pos, path.String(), "a ${construct:…} variable inside text becomes \"[object Object]\", as it does with serverless-lift")

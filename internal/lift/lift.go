@@ -90,6 +90,11 @@ func (l *Lift) Source(_ context.Context, _ []*config.Node, address string) (*con
 		return nil, fmt.Errorf("No construct named '%s' was found, the ${construct:%s.%s} variable is invalid.", id, id, property)
 	}
 	typ := c.Get("type").Scalar0()
+	if strings.Contains(typ, "${") {
+		// The type is itself a variable: Expand checks the property once
+		// the construct is built.
+		return config.NewString(l.newToken(id, property), c.Pos), nil
+	}
 	props := propertiesOf(typ, c)
 	if props == nil {
 		return nil, fmt.Errorf("${construct:%s.%s} cannot be resolved: construct '%s' has type %q, and Nimbus supports %s", id, property, id, typ, strings.Join(SupportedTypes, ", "))

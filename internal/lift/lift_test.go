@@ -127,3 +127,28 @@ func TestNoConstructsLeaveProviderUntouched(t *testing.T) {
 		t.Errorf("provider.iamRoleStatements added without any construct")
 	}
 }
+
+func TestPropertyOfConstructWhoseTypeIsAVariable(t *testing.T) {
+	// The variable's source cannot know the type yet; Expand reports the
+	// property once the construct is built.
+	raw := parse(t, "constructs:\n  files:\n    type: ${self:custom.kind}\n")
+	l := New(raw)
+	good, err := l.Source(context.Background(), nil, "files.bucketName")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := l.Source(context.Background(), nil, "files.queueUrl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := parse(t, "service: s\nprovider: {name: aws}\nconstructs:\n  files:\n    type: storage\ncustom: {a: x, b: y}\n")
+	root.Lookup("custom").Set("a", good)
+	root.Lookup("custom").Set("b", bad)
+	_, ds := l.Expand(root, "dev")
+	if len(ds) != 1 || ds[0].Path != "custom.b" || !strings.Contains(ds[0].Summary, "files.queueUrl") {
+		t.Fatalf("want one error at custom.b, got %v", ds)
+	}
+	if root.Lookup("custom", "a").Kind != config.Map {
+		t.Errorf("custom.a not resolved: %v", root.Lookup("custom", "a").Scalar())
+	}
+}
