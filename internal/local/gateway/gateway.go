@@ -3,6 +3,8 @@
 // /{stage}/path, HTTP API events (payload 2.0 or 1.0) under /path, API
 // Gateway's error shapes and status codes, CORS, and Lambda and JWT
 // authorizers. It turns each request into one local.Invoker call.
+// WebSocketAPI (websocket events) and ALB (alb events) are the same job for
+// API Gateway WebSocket APIs and Application Load Balancers.
 package gateway
 
 import (
