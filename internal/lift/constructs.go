@@ -113,6 +113,10 @@ func buildQueue(id string, v *config.Node, stackName string, root *config.Node, 
 	}
 	fifo := v.Get("fifo")
 	isFifo := fifo != nil && fifo.Value == true
+	if fifo != nil && fifo.Value == false {
+		ds.Warnf(fifo.Pos, path+".fifo", "fifo: false makes serverless-lift set ContentBasedDeduplication on a standard queue, which the AWS::SQS::Queue schema does not allow (cfn-lint E3501)")
+		(*ds)[len(*ds)-1].Detail = "Leave fifo out for a standard queue; the template keeps lift's output either way."
+	}
 	delay, hasDelay := number(v, "delay")
 	if hasDelay && (delay < 0 || delay > 900) {
 		invalid(ds, v.Get("delay"), path+".delay", id, "'delay' must be between 0 and 900, '%v' given.", num(delay))

@@ -152,3 +152,17 @@ func TestPropertyOfConstructWhoseTypeIsAVariable(t *testing.T) {
 		t.Errorf("custom.a not resolved: %v", root.Lookup("custom", "a").Scalar())
 	}
 }
+
+func TestFifoFalseWarnsAndKeepsLiftOutput(t *testing.T) {
+	root := parse(t, "service: s\nprovider: {name: aws}\nconstructs:\n  q:\n    type: queue\n    fifo: false\n    worker: {handler: h.h}\n")
+	l := New(root)
+	_, ds := l.Expand(root, "dev")
+	if ds.HasErrors() || len(ds) != 1 || ds[0].Path != "constructs.q.fifo" || ds[0].Pos.Line != 6 {
+		t.Fatalf("want one warning at constructs.q.fifo, got %v", ds)
+	}
+	l.AddResources(root)
+	props := root.Lookup("resources", "Resources", LogicalID("q", "Queue", "Resource"), "Properties")
+	if props.Get("ContentBasedDeduplication") == nil || props.Get("FifoQueue") != nil {
+		t.Errorf("queue properties %v, want lift's ContentBasedDeduplication and no FifoQueue", props.Keys())
+	}
+}

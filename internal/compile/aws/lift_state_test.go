@@ -30,7 +30,7 @@ func TestLiftStateMatchesServerlessV3(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for name, content := range map[string][]byte{"serverless.yml": data, "handler.js": []byte("module.exports = {};\n")} {
+			for name, content := range map[string][]byte{"serverless.yml": data, "handler.py": []byte("def placeholder(event, context):\n    return None\n")} {
 				if err := os.WriteFile(filepath.Join(work, name), content, 0o644); err != nil {
 					t.Fatal(err)
 				}
