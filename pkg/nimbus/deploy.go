@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
 	"github.com/nimbusfw/nimbus/internal/config"
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
 	"github.com/nimbusfw/nimbus/internal/service"
@@ -211,15 +214,59 @@ func baseBundle(svc *service.Service) *deployaws.Bundle {
 	for _, arn := range prov.Get("notificationArns").List() {
 		b.NotificationARNs = append(b.NotificationARNs, arn.Scalar())
 	}
-	if pol := prov.Get("stackPolicy"); pol != nil && pol.Kind == config.Seq {
+	// A policy without statements would forbid every update, so v3 sets
+	// none then.
+	if pol := prov.Get("stackPolicy"); pol != nil && pol.Kind == config.Seq && len(pol.Items) > 0 {
 		doc := config.NewMap(pol.Pos)
 		doc.Set("Statement", pol)
 		b.StackPolicy, _ = doc.MarshalJSON()
 	}
+	b.StackParameters = stackParameters(prov.Get("stackParameters"))
+	b.RollbackConfiguration = rollbackConfiguration(prov.Get("rollbackConfiguration"))
 	for _, f := range svc.Functions {
 		b.FunctionNames = append(b.FunctionNames, f.Name)
 	}
 	return b
+}
+
+// stackParameters reads provider.stackParameters (CloudFormation's
+// Parameter shape, which the schema checks).
+func stackParameters(n *config.Node) []cftypes.Parameter {
+	var out []cftypes.Parameter
+	for _, item := range n.List() {
+		var p cftypes.Parameter
+		if v := item.Get("ParameterKey"); v != nil {
+			p.ParameterKey = aws.String(v.Scalar())
+		}
+		if v := item.Get("ParameterValue"); v != nil {
+			p.ParameterValue = aws.String(v.Scalar())
+		}
+		if v := item.Get("ResolvedValue"); v != nil {
+			p.ResolvedValue = aws.String(v.Scalar())
+		}
+		if v, ok := item.Get("UsePreviousValue").Boolean(); ok {
+			p.UsePreviousValue = aws.Bool(v)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// rollbackConfiguration reads provider.rollbackConfiguration; nil when unset.
+func rollbackConfiguration(n *config.Node) *cftypes.RollbackConfiguration {
+	if n == nil || n.Kind != config.Map {
+		return nil
+	}
+	rc := &cftypes.RollbackConfiguration{}
+	if m, ok := n.Get("MonitoringTimeInMinutes").Int(); ok {
+		rc.MonitoringTimeInMinutes = aws.Int32(int32(m))
+	}
+	for _, t := range n.Get("RollbackTriggers").List() {
+		rc.RollbackTriggers = append(rc.RollbackTriggers, cftypes.RollbackTrigger{
+			Arn: aws.String(t.Get("Arn").Scalar0()), Type: aws.String(t.Get("Type").Scalar0()),
+		})
+	}
+	return rc
 }
 
 func firstString(nodes ...*config.Node) string {

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/packaging"
 )
@@ -49,10 +51,18 @@ type Bundle struct {
 	// MaxPreviousArtifacts is how many deployment directories are kept (5).
 	MaxPreviousArtifacts int
 	StackTags            map[string]string
-	StackPolicy          []byte
-	NotificationARNs     []string
-	RoleARN              string
-	DisableRollback      bool
+	// StackPolicy is {"Statement": provider.stackPolicy}, empty when the
+	// config gives no statement (v3 then sets no policy).
+	StackPolicy      []byte
+	NotificationARNs []string
+	RoleARN          string
+	DisableRollback  bool
+	// StackParameters are provider.stackParameters, sent with every
+	// operation on the full template.
+	StackParameters []cftypes.Parameter
+	// RollbackConfiguration is provider.rollbackConfiguration, sent with
+	// change sets and direct updates (v3 leaves it off a direct create).
+	RollbackConfiguration *cftypes.RollbackConfiguration
 }
 
 // Template and state file names inside a deployment directory.

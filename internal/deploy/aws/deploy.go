@@ -83,7 +83,7 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 		rep = NopReporter{}
 	}
 	res := &DeployResult{ArtifactDirectory: b.ArtifactDirectoryName}
-	st, err := readyStack(ctx, c.CloudFormation, b.StackName, rep)
+	st, err := waitReady(ctx, c.CloudFormation, b.StackName, rep, true)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +190,9 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 			}
 			return nil, err
 		}
+		if err := applyStackPolicy(ctx, c.CloudFormation, b, rep); err != nil {
+			return nil, err
+		}
 	} else if st, err = describeStack(ctx, c.CloudFormation, b.StackName); err != nil {
 		return nil, err
 	}
@@ -202,8 +205,28 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 }
 
 // readyStack returns the stack when it exists and no operation is running
-// on it (waiting for one that is), nil when there is no stack.
+// on it (waiting for one that is), nil when there is no stack or only a
+// change set that was never executed (for plan and rollback).
 func readyStack(ctx context.Context, cf CloudFormation, name string, rep Reporter) (*cftypes.Stack, error) {
+	return waitReady(ctx, cf, name, rep, false)
+}
+
+// InactiveStackError is v3's refusal to deploy to a stack in
+// REVIEW_IN_PROGRESS (create-stack.js, AWS_CLOUDFORMATION_INACTIVE_STACK):
+// such a stack waits for someone to execute its change set, so nothing
+// this deploy does can move it on.
+type InactiveStackError struct{ Stack, Status string }
+
+func (e *InactiveStackError) Error() string {
+	return fmt.Sprintf("service cannot be deployed as the CloudFormation stack %s is in the '%s' state. "+
+		"This may signal either that the stack is currently deployed by a different entity, "+
+		"or that the previous deployment failed and was left in an abnormal state, "+
+		"in which case you can mitigate the issue by running 'nimbus remove'", e.Stack, e.Status)
+}
+
+// waitReady is readyStack; refuseInactive makes a stack in
+// REVIEW_IN_PROGRESS an InactiveStackError, as v3's deploy does.
+func waitReady(ctx context.Context, cf CloudFormation, name string, rep Reporter, refuseInactive bool) (*cftypes.Stack, error) {
 	st, err := describeStack(ctx, cf, name)
 	if isStackMissing(err) {
 		return nil, nil
@@ -213,9 +236,10 @@ func readyStack(ctx context.Context, cf CloudFormation, name string, rep Reporte
 	}
 	status := string(st.StackStatus)
 	switch {
+	case status == "REVIEW_IN_PROGRESS" && refuseInactive:
+		return nil, &InactiveStackError{Stack: name, Status: status}
 	case status == "REVIEW_IN_PROGRESS":
-		// A stack created by a change set that was never executed holds
-		// nothing; v3 treats it as missing.
+		// Only an unexecuted change set: nothing is deployed yet.
 		return nil, nil
 	case strings.HasSuffix(status, "_IN_PROGRESS"):
 		rep.Step(fmt.Sprintf("Stack %s is busy (%s): waiting for it to finish", name, status))
@@ -276,11 +300,9 @@ func createStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) (*cft
 	since := time.Now().Add(-time.Second)
 	body := aws.String(string(b.CoreTemplate))
 	if b.Direct {
-		_, err := c.CloudFormation.CreateStack(ctx, &cloudformation.CreateStackInput{
-			StackName: aws.String(b.StackName), TemplateBody: body, Capabilities: capabilities(b.CoreTemplate),
-			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
-			DisableRollback: aws.Bool(b.DisableRollback),
-		})
+		_, err := c.CloudFormation.CreateStack(ctx, createStackInput(b, &cloudformation.CreateStackInput{
+			TemplateBody: body, Capabilities: capabilities(b.CoreTemplate),
+		}))
 		if err != nil {
 			return nil, CredentialsError(err)
 		}
@@ -297,18 +319,53 @@ func createStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) (*cft
 func createStackFromURL(ctx context.Context, c *Clients, b *Bundle, templateURL string, rep Reporter) (*cftypes.Stack, error) {
 	since := time.Now().Add(-time.Second)
 	if b.Direct {
-		_, err := c.CloudFormation.CreateStack(ctx, &cloudformation.CreateStackInput{
-			StackName: aws.String(b.StackName), TemplateURL: aws.String(templateURL), Capabilities: capabilities(b.Template),
-			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
-			DisableRollback: aws.Bool(b.DisableRollback),
-		})
+		_, err := c.CloudFormation.CreateStack(ctx, createStackInput(b, &cloudformation.CreateStackInput{
+			TemplateURL: aws.String(templateURL), Capabilities: capabilities(b.Template), Parameters: b.StackParameters,
+		}))
 		if err != nil {
 			return nil, CredentialsError(err)
 		}
-	} else if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeCreate, &cloudformation.CreateChangeSetInput{TemplateURL: aws.String(templateURL)}); err != nil {
+	} else if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeCreate, &cloudformation.CreateChangeSetInput{
+		TemplateURL: aws.String(templateURL), Parameters: b.StackParameters,
+	}); err != nil {
 		return nil, err
 	}
 	return waitForStack(ctx, c.CloudFormation, b.StackName, since, nil, rep)
+}
+
+// createStackInput completes a direct CreateStack as v3's
+// get-create-stack-params does: a failed creation deletes the stack
+// (OnFailure DELETE), unless provider.disableRollback keeps it to inspect;
+// no rollback configuration (v3 sends none with CreateStack).
+func createStackInput(b *Bundle, in *cloudformation.CreateStackInput) *cloudformation.CreateStackInput {
+	in.StackName = aws.String(b.StackName)
+	in.Tags = sharedTags(b)
+	in.RoleARN = roleARN(b)
+	in.NotificationARNs = b.NotificationARNs
+	if b.DisableRollback {
+		in.DisableRollback = aws.Bool(true)
+	} else {
+		in.OnFailure = cftypes.OnFailureDelete
+	}
+	return in
+}
+
+// applyStackPolicy sets provider.stackPolicy after a change set updated the
+// stack, as v3's update-stack.js does: only for change-set deploys (a direct
+// update carries the policy in UpdateStack), only after the stack changed,
+// and after the update because the policy may name resources it added. A
+// create, an empty change set or a skipped deploy leaves the policy alone.
+func applyStackPolicy(ctx context.Context, cf CloudFormation, b *Bundle, rep Reporter) error {
+	if b.Direct || len(b.StackPolicy) == 0 {
+		return nil
+	}
+	rep.Step("Setting stack policy")
+	if _, err := cf.SetStackPolicy(ctx, &cloudformation.SetStackPolicyInput{
+		StackName: aws.String(b.StackName), StackPolicyBody: aws.String(string(b.StackPolicy)),
+	}); err != nil {
+		return fmt.Errorf("stack %s is updated, but its stack policy (provider.stackPolicy) could not be set: %w", b.StackName, CredentialsError(err))
+	}
+	return nil
 }
 
 // updateStack applies the uploaded template; it reports false when
@@ -318,7 +375,10 @@ func updateStack(ctx context.Context, c *Clients, b *Bundle, templateURL string,
 		in := &cloudformation.UpdateStackInput{
 			StackName: aws.String(b.StackName), TemplateURL: aws.String(templateURL), Capabilities: capabilities(b.Template),
 			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
-			DisableRollback: aws.Bool(b.DisableRollback),
+			Parameters: b.StackParameters, RollbackConfiguration: b.RollbackConfiguration,
+		}
+		if b.DisableRollback {
+			in.DisableRollback = aws.Bool(true)
 		}
 		if len(b.StackPolicy) > 0 {
 			in.StackPolicyBody = aws.String(string(b.StackPolicy))
@@ -329,7 +389,9 @@ func updateStack(ctx context.Context, c *Clients, b *Bundle, templateURL string,
 		}
 		return err == nil, CredentialsError(err)
 	}
-	return runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeUpdate, &cloudformation.CreateChangeSetInput{TemplateURL: aws.String(templateURL)})
+	return runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeUpdate, &cloudformation.CreateChangeSetInput{
+		TemplateURL: aws.String(templateURL), Parameters: b.StackParameters,
+	})
 }
 
 // ChangeSetName is v3's change set name for a stack.
@@ -345,10 +407,11 @@ func runChangeSet(ctx context.Context, cf CloudFormation, b *Bundle, typ cftypes
 	if desc == nil {
 		return false, nil
 	}
-	_, err = cf.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{
-		StackName: aws.String(b.StackName), ChangeSetName: aws.String(ChangeSetName(b.StackName)),
-		DisableRollback: aws.Bool(b.DisableRollback),
-	})
+	exec := &cloudformation.ExecuteChangeSetInput{StackName: aws.String(b.StackName), ChangeSetName: aws.String(ChangeSetName(b.StackName))}
+	if b.DisableRollback {
+		exec.DisableRollback = aws.Bool(true)
+	}
+	_, err = cf.ExecuteChangeSet(ctx, exec)
 	return err == nil, CredentialsError(err)
 }
 
@@ -366,6 +429,7 @@ func createChangeSet(ctx context.Context, cf CloudFormation, b *Bundle, typ cfty
 	in.Tags = sharedTags(b)
 	in.RoleARN = roleARN(b)
 	in.NotificationARNs = b.NotificationARNs
+	in.RollbackConfiguration = b.RollbackConfiguration
 	if _, err := cf.CreateChangeSet(ctx, in); err != nil {
 		return nil, CredentialsError(err)
 	}

@@ -56,6 +56,11 @@ type fakeCloudFormation struct {
 	changeSets []*cloudformation.CreateChangeSetInput
 	// template is what GetTemplate returns.
 	template string
+	// policies are the SetStackPolicy bodies, creates and updates the
+	// direct CreateStack and UpdateStack requests.
+	policies []string
+	creates  []*cloudformation.CreateStackInput
+	updates  []*cloudformation.UpdateStackInput
 }
 
 func (f *fakeCloudFormation) GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, _ ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
@@ -322,4 +327,37 @@ func (f *fakeS3) CopyObject(ctx context.Context, in *s3.CopyObjectInput, _ ...fu
 	f.copies = append(f.copies, src+"->"+aws.ToString(in.Key))
 	f.copyInputs = append(f.copyInputs, in)
 	return &s3.CopyObjectOutput{}, nil
+}
+
+func (f *fakeCloudFormation) SetStackPolicy(ctx context.Context, in *cloudformation.SetStackPolicyInput, _ ...func(*cloudformation.Options)) (*cloudformation.SetStackPolicyOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("SetStackPolicy"); err != nil {
+		return nil, err
+	}
+	f.policies = append(f.policies, aws.ToString(in.StackPolicyBody))
+	return &cloudformation.SetStackPolicyOutput{}, nil
+}
+
+func (f *fakeCloudFormation) CreateStack(ctx context.Context, in *cloudformation.CreateStackInput, _ ...func(*cloudformation.Options)) (*cloudformation.CreateStackOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("CreateStack"); err != nil {
+		return nil, err
+	}
+	f.creates = append(f.creates, in)
+	f.exists, f.status = true, "CREATE_IN_PROGRESS"
+	f.nextScript()
+	return &cloudformation.CreateStackOutput{}, nil
+}
+
+func (f *fakeCloudFormation) UpdateStack(ctx context.Context, in *cloudformation.UpdateStackInput, _ ...func(*cloudformation.Options)) (*cloudformation.UpdateStackOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("UpdateStack"); err != nil {
+		return nil, err
+	}
+	f.updates = append(f.updates, in)
+	f.nextScript()
+	return &cloudformation.UpdateStackOutput{}, nil
 }

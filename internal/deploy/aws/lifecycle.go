@@ -119,6 +119,10 @@ func Rollback(ctx context.Context, c *Clients, b *Bundle, timestamp int64, rep R
 		if _, err := waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep); err != nil {
 			return nil, err
 		}
+		// v3's rollback runs the same update step as deploy, policy included.
+		if err := applyStackPolicy(ctx, c.CloudFormation, &rb, rep); err != nil {
+			return nil, err
+		}
 	}
 	return target, nil
 }
