@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"sort"
 	"strings"
 	"time"
 
@@ -23,10 +25,39 @@ func newDevCmd() *cobra.Command {
 	var o nimbus.DevOptions
 	var cpuProfile string
 	var wsIdle, wsHard int // seconds, as serverless-offline takes them
+	var idleLambda int     // seconds
+	var corsOrigin, corsHeaders, corsExposed string
+	var corsDisallow bool
 	run := func(cmd *cobra.Command, _ []string) error {
 		p, err := loadProject(cmd)
 		if err != nil {
 			return err
+		}
+		fl := cmd.Flags()
+		for _, name := range sortedKeys(nimbus.IgnoredOfflineOptions) {
+			if fl.Changed(name) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "--%s: %s\n", name, nimbus.IgnoredOfflineOptions[name])
+			}
+		}
+		if fl.Changed("corsAllowOrigin") {
+			o.CORSAllowOrigin = &corsOrigin
+		}
+		if fl.Changed("corsAllowHeaders") {
+			o.CORSAllowHeaders = &corsHeaders
+		}
+		if fl.Changed("corsExposedHeaders") {
+			o.CORSExposedHeaders = &corsExposed
+		}
+		if fl.Changed("corsDisallowCredentials") {
+			o.CORSDisallowCredentials = &corsDisallow
+		}
+		if idleLambda > 0 {
+			o.IdleTimeout = time.Duration(idleLambda) * time.Second
+		}
+		if o.HTTPSDir != "" {
+			if o.HTTPSDir, err = filepath.Abs(o.HTTPSDir); err != nil {
+				return err
+			}
 		}
 		if cpuProfile != "" {
 			f, err := os.Create(cpuProfile)
@@ -91,6 +122,28 @@ func newDevCmd() *cobra.Command {
 	f.IntVar(&o.MaxConcurrency, "max-concurrency", 0, "instances per function without reservedConcurrency (default 10)")
 	f.Float64Var(&o.ClockSpeed, "clock-speed", 1, "run schedules this many times faster than real time")
 	f.MarkHidden("clock-speed")
+	// serverless-offline 13's other options, so its users' commands carry over.
+	f.StringVar(&o.Prefix, "prefix", "", "serve HTTP routes under /{prefix}/…")
+	f.BoolVar(&o.NoTimeout, "noTimeout", false, "let invocations run past their function's timeout (for debuggers)")
+	f.BoolVar(&o.LocalEnvironment, "localEnvironment", false, "give handlers this shell's environment beneath the service's variables")
+	f.IntVar(&idleLambda, "terminateIdleLambdaTime", 0, "stop function instances idle for this many seconds (default 300)")
+	f.StringVar(&o.HTTPSDir, "httpsProtocol", "", "serve HTTP, WebSocket and ALB over HTTPS with cert.pem and key.pem from this folder")
+	f.BoolVar(&o.IgnoreJWTSignature, "ignoreJWTSignature", false, "accept JWTs without checking their signature (issuer, audience, expiry still checked)")
+	f.BoolVar(&o.EnforceSecureCookies, "enforceSecureCookies", false, "mark every cookie a function sets Secure and HttpOnly")
+	f.StringVar(&corsOrigin, "corsAllowOrigin", "", "comma-separated origins for REST routes whose cors names none")
+	f.StringVar(&corsHeaders, "corsAllowHeaders", "", "comma-separated headers for REST routes whose cors names none")
+	f.StringVar(&corsExposed, "corsExposedHeaders", "", "comma-separated Access-Control-Expose-Headers for REST routes with cors")
+	f.BoolVar(&corsDisallow, "corsDisallowCredentials", false, "false allows credentials on every REST route with cors")
+	var ignored struct {
+		text string
+		flag bool
+	}
+	for _, name := range []string{"dockerHost", "dockerHostServicePath", "dockerNetwork", "layersDir", "preLoadModules"} {
+		f.StringVar(&ignored.text, name, "", "accepted for serverless-offline; "+nimbus.IgnoredOfflineOptions[name])
+	}
+	for _, name := range []string{"dockerReadOnly", "useDocker", "useInProcess", "noSponsor", "reloadHandler", "resourceRoutes", "disableCookieValidation"} {
+		f.BoolVar(&ignored.flag, name, false, "accepted for serverless-offline; "+nimbus.IgnoredOfflineOptions[name])
+	}
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the session to this file")
 	f.MarkHidden("cpuprofile")
 	start := &cobra.Command{
@@ -160,3 +213,12 @@ func printDevBanner(w io.Writer, s *nimbus.DevSession) {
 }
 
 func wsURL(httpURL string) string { return "ws" + strings.TrimPrefix(httpURL, "http") }
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/local/dev"
+	"github.com/nimbusfw/nimbus/internal/local/gateway"
 )
 
 // DevOptions configure Dev; zero values take serverless-offline's
@@ -32,6 +33,54 @@ type DevOptions struct {
 	MaxConcurrency int
 	// Log receives request lines and function output.
 	Log io.Writer
+
+	// serverless-offline 13's options (custom.serverless-offline fills
+	// those left unset).
+
+	// Prefix serves HTTP routes under /{Prefix}/….
+	Prefix string
+	// NoTimeout lets invocations run past their function's timeout.
+	NoTimeout bool
+	// LocalEnvironment gives handlers this process's environment beneath
+	// the service's variables.
+	LocalEnvironment bool
+	// IdleTimeout stops instances idle this long (5 minutes when zero).
+	IdleTimeout time.Duration
+	// HTTPSDir serves HTTP, WebSocket and ALB over TLS with cert.pem and
+	// key.pem from this folder.
+	HTTPSDir string
+	// IgnoreJWTSignature accepts JWTs without checking their signature.
+	IgnoreJWTSignature bool
+	// EnforceSecureCookies marks cookies set by functions Secure and HttpOnly.
+	EnforceSecureCookies bool
+	// CORSAllowOrigin, CORSAllowHeaders and CORSExposedHeaders are
+	// comma-separated lists for REST routes with cors; nil leaves API
+	// Gateway's defaults. CORSDisallowCredentials, when set, decides
+	// whether such routes allow credentials.
+	CORSAllowOrigin, CORSAllowHeaders, CORSExposedHeaders *string
+	CORSDisallowCredentials                               *bool
+}
+
+// IgnoredOfflineOptions are the serverless-offline options Nimbus accepts
+// without effect, each with the line saying what Nimbus does instead.
+var IgnoredOfflineOptions = dev.IgnoredOfflineOptions
+
+func (o DevOptions) offlineCORS() gateway.OfflineCORS {
+	var c gateway.OfflineCORS
+	if o.CORSAllowOrigin != nil {
+		c.Origins = gateway.SplitCORSList(*o.CORSAllowOrigin)
+	}
+	if o.CORSAllowHeaders != nil {
+		c.Headers = gateway.SplitCORSList(*o.CORSAllowHeaders)
+	}
+	if o.CORSExposedHeaders != nil {
+		c.ExposedHeaders = gateway.SplitCORSList(*o.CORSExposedHeaders)
+	}
+	if o.CORSDisallowCredentials != nil {
+		allow := !*o.CORSDisallowCredentials
+		c.Credentials = &allow
+	}
+	return c
 }
 
 // DevSession is a running local copy of the service.
@@ -63,6 +112,9 @@ func (p *Project) Dev(ctx context.Context, opts DevOptions) (*DevSession, error)
 		WebSocketIdleTimeout: opts.WebSocketIdleTimeout, WebSocketHardTimeout: opts.WebSocketHardTimeout,
 		NoPrependStage: opts.NoPrependStage, NoAuth: opts.NoAuth, APIKey: opts.APIKey,
 		ClockSpeed: opts.ClockSpeed, NoWatch: opts.NoWatch, MaxConcurrency: opts.MaxConcurrency, Log: opts.Log,
+		Prefix: opts.Prefix, NoTimeout: opts.NoTimeout, LocalEnvironment: opts.LocalEnvironment,
+		IdleTimeout: opts.IdleTimeout, HTTPSDir: opts.HTTPSDir, IgnoreJWTSignature: opts.IgnoreJWTSignature,
+		EnforceSecureCookies: opts.EnforceSecureCookies, CORS: opts.offlineCORS(),
 	})
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ package dev
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +68,30 @@ type Options struct {
 	Invoker local.Invoker
 	// MaxConcurrency caps instances per function (pool default when 0).
 	MaxConcurrency int
+
+	// serverless-offline 13's options; custom.serverless-offline fills
+	// what is left unset, as the plugin merges them.
+
+	// Prefix serves HTTP routes under /{Prefix}/… (--prefix).
+	Prefix string
+	// NoTimeout lets invocations run past the function's timeout (--noTimeout).
+	NoTimeout bool
+	// LocalEnvironment passes this process's environment to the handlers
+	// beneath the service's variables (--localEnvironment).
+	LocalEnvironment bool
+	// IdleTimeout stops instances idle this long (--terminateIdleLambdaTime;
+	// the pool's default when zero).
+	IdleTimeout time.Duration
+	// HTTPSDir serves the HTTP, WebSocket and ALB servers over TLS with
+	// cert.pem and key.pem from this folder (--httpsProtocol).
+	HTTPSDir string
+	// IgnoreJWTSignature skips JWT authorizers' signature check.
+	IgnoreJWTSignature bool
+	// EnforceSecureCookies marks cookies functions set Secure and HttpOnly.
+	EnforceSecureCookies bool
+	// CORS carries --corsAllowOrigin, --corsAllowHeaders,
+	// --corsExposedHeaders and --corsDisallowCredentials.
+	CORS gateway.OfflineCORS
 }
 
 // Session is a running `nimbus dev`.
@@ -193,14 +218,31 @@ func listen(host string, port, def int, flag string) (net.Listener, error) {
 }
 
 func urlOf(ln net.Listener) string {
+	if _, ok := ln.(tlsListener); ok {
+		return "https://" + ln.Addr().String()
+	}
 	return "http://" + ln.Addr().String()
+}
+
+// tlsListener marks a listener that serves HTTPS (--httpsProtocol).
+type tlsListener struct{ net.Listener }
+
+// loadHTTPS reads cert.pem and key.pem from dir, as serverless-offline's
+// --httpsProtocol does.
+func loadHTTPS(dir string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("--httpsProtocol %s needs cert.pem and key.pem there: %w", dir, err)
+	}
+	// HTTP/1.1 only: WebSocket upgrades hijack the connection.
+	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}, nil
 }
 
 // Start prepares everything and starts serving; it returns once the
 // servers accept connections. Problems in the service's configuration are
 // returned as diagnostics.
 func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, error) {
-	applyOfflineSettings(&opts, svc.Root.Lookup("custom", "serverless-offline"))
+	offlineWarnings := applyOfflineSettings(&opts, svc.Root.Lookup("custom", "serverless-offline"), svc.Dir)
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
@@ -211,9 +253,10 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 			s.log.close()
 		}
 	}()
-	var ds diag.Diagnostics
+	ds := offlineWarnings
 	routes, rds := gateway.RoutesFromService(svc)
 	ds = append(ds, rds...)
+	opts.CORS.Apply(routes)
 	jobs, sds := schedule.JobsFromService(svc)
 	ds = append(ds, sds...)
 	rules, bds := bus.RulesFromService(svc)
@@ -237,6 +280,20 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return nil, err
 	}
+	var httpsConfig *tls.Config
+	if opts.HTTPSDir != "" {
+		c, err := loadHTTPS(opts.HTTPSDir)
+		if err != nil {
+			return nil, err
+		}
+		httpsConfig = c
+	}
+	secure := func(ln net.Listener) net.Listener {
+		if httpsConfig == nil {
+			return ln
+		}
+		return tlsListener{tls.NewListener(ln, httpsConfig)}
+	}
 	var lns []net.Listener
 	closeAll := func() {
 		for _, ln := range lns {
@@ -254,6 +311,9 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 		}
 		lns = append(lns, ln)
 	}
+	// The HTTP, WebSocket and ALB servers are the ones serverless-offline
+	// serves over TLS; the Lambda and AWS APIs stay plain for SDK clients.
+	lns[0] = secure(lns[0])
 	s.HTTPURL, s.LambdaURL, s.AWSURL = urlOf(lns[0]), urlOf(lns[1]), urlOf(lns[2])
 	var wsLn, albLn net.Listener
 	if len(wsRoutes) > 0 {
@@ -262,6 +322,7 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 			closeAll()
 			return nil, err
 		}
+		ln = secure(ln)
 		lns, wsLn, s.WebSocketURL = append(lns, ln), ln, urlOf(ln)
 	}
 	if len(albRules) > 0 {
@@ -270,6 +331,7 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 			closeAll()
 			return nil, err
 		}
+		ln = secure(ln)
 		lns, albLn, s.ALBURL = append(lns, ln), ln, urlOf(ln)
 	}
 
@@ -308,8 +370,13 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 			// @connections API here when the handler gives no endpoint.
 			env["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] = s.WebSocketURL + "/" + svc.Stage
 		}
+		var hostEnv []string
+		if opts.LocalEnvironment {
+			hostEnv = os.Environ()
+		}
 		p, err := pool.New(svc, pool.Options{
 			Log: s.log, Env: env, MaxConcurrency: opts.MaxConcurrency,
+			IdleTimeout: opts.IdleTimeout, NoTimeout: opts.NoTimeout, HostEnviron: hostEnv,
 			CacheDir:   stateDir,
 			ResolveEnv: func(_, _ string, v *config.Node) (string, bool) { return s.resolveEnv(pl, v) },
 		})
@@ -339,6 +406,7 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	s.gw = gateway.New(gateway.Config{
 		Routes: routes, Invoker: inv, Stage: svc.Stage, Region: svc.Region,
 		NoPrependStage: opts.NoPrependStage, NoAuth: opts.NoAuth, APIKeys: []string{s.APIKey},
+		Prefix: opts.Prefix, IgnoreJWTSignature: opts.IgnoreJWTSignature, EnforceSecureCookies: opts.EnforceSecureCookies,
 		BinaryMediaTypes: stringsOf(svc.Provider.Raw.Lookup("apiGateway", "binaryMediaTypes")),
 		Log:              s.log.line,
 	})
@@ -399,38 +467,6 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	}
 	started = true
 	return s, nil
-}
-
-// applyOfflineSettings reads custom.serverless-offline the way the plugin
-// does, for every option the caller left unset.
-func applyOfflineSettings(o *Options, c *config.Node) {
-	if c == nil {
-		return
-	}
-	port := func(dst *int, key string) {
-		if v, ok := c.Get(key).Int(); ok && *dst == 0 {
-			*dst = int(v)
-		}
-	}
-	port(&o.HTTPPort, "httpPort")
-	port(&o.LambdaPort, "lambdaPort")
-	port(&o.WebSocketPort, "websocketPort")
-	port(&o.ALBPort, "albPort")
-	seconds := func(dst *time.Duration, key string) {
-		if v, ok := c.Get(key).Int(); ok && *dst == 0 && v > 0 {
-			*dst = time.Duration(v) * time.Second
-		}
-	}
-	seconds(&o.WebSocketIdleTimeout, "webSocketIdleTimeout")
-	seconds(&o.WebSocketHardTimeout, "webSocketHardTimeout")
-	if o.Host == "" {
-		o.Host = c.Get("host").Scalar0()
-	}
-	if o.APIKey == "" {
-		o.APIKey = c.Get("apiKey").Scalar0()
-	}
-	o.NoPrependStage = o.NoPrependStage || c.Get("noPrependStageInUrl").Truthy()
-	o.NoAuth = o.NoAuth || c.Get("noAuth").Truthy()
 }
 
 func stringsOf(n *config.Node) []string {

@@ -202,7 +202,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 func TestOfflineSettingsFillUnsetOptions(t *testing.T) {
 	svc := load(t, "service: s\ncustom:\n  serverless-offline:\n    httpPort: 4100\n    lambdaPort: 4102\n    host: 0.0.0.0\n    noPrependStageInUrl: true\n")
 	o := Options{LambdaPort: 5000}
-	applyOfflineSettings(&o, svc.Root.Lookup("custom", "serverless-offline"))
+	applyOfflineSettings(&o, svc.Root.Lookup("custom", "serverless-offline"), svc.Dir)
 	if o.HTTPPort != 4100 || o.LambdaPort != 5000 || o.Host != "0.0.0.0" || !o.NoPrependStage || o.NoAuth {
 		t.Errorf("%+v", o)
 	}

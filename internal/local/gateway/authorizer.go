@@ -376,6 +376,9 @@ func (a *authorizers) jwt(w http.ResponseWriter, q *request) bool {
 
 var errJWT = errors.New("invalid token")
 
+// errSignatureIgnored skips the signature check without fetching keys.
+var errSignatureIgnored = errors.New("signature not checked")
+
 func (a *authorizers) verifyJWT(tok string, au *Authorizer, now time.Time) (json.RawMessage, []string, error) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
@@ -407,7 +410,11 @@ func (a *authorizers) verifyJWT(tok string, au *Authorizer, now time.Time) (json
 		return nil, nil, errJWT
 	}
 	if au.IssuerURL != "" {
-		keys, err := a.keys(au.IssuerURL, now)
+		var keys map[string]*rsa.PublicKey
+		err := errSignatureIgnored
+		if !a.g.cfg.IgnoreJWTSignature {
+			keys, err = a.keys(au.IssuerURL, now)
+		}
 		if err == nil {
 			if hdr.Alg != "RS256" {
 				return nil, nil, errJWT

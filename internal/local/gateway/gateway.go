@@ -35,6 +35,16 @@ type Config struct {
 	NoPrependStage bool
 	// NoAuth turns every authorizer off.
 	NoAuth bool
+	// Prefix serves every route under /{Prefix} (before the stage), as
+	// serverless-offline's --prefix; empty serves them at the root.
+	Prefix string
+	// IgnoreJWTSignature accepts JWTs without checking their signature
+	// against the issuer's keys (serverless-offline's --ignoreJWTSignature);
+	// issuer, audience, expiry and scopes are still checked.
+	IgnoreJWTSignature bool
+	// EnforceSecureCookies marks every cookie a function sets Secure and
+	// HttpOnly (serverless-offline's --enforceSecureCookies).
+	EnforceSecureCookies bool
 	// APIKeys accepted for private REST routes (x-api-key header).
 	APIKeys []string
 	// BinaryMediaTypes are REST content types passed base64-encoded
@@ -73,6 +83,7 @@ func New(cfg Config) *Gateway {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
+	cfg.Prefix = strings.Trim(cfg.Prefix, "/")
 	g := &Gateway{cfg: cfg}
 	var rest, api []*Route
 	for _, r := range cfg.Routes {
@@ -101,13 +112,20 @@ func New(cfg Config) *Gateway {
 
 // URLPath is where a route is reachable on the gateway's server.
 func (g *Gateway) URLPath(r *Route) string {
+	p := r.Path
 	if r.Kind == REST && !g.cfg.NoPrependStage {
-		if r.Path == "/" {
-			return "/" + g.cfg.Stage
+		p = "/" + g.cfg.Stage
+		if r.Path != "/" {
+			p += r.Path
 		}
-		return "/" + g.cfg.Stage + r.Path
 	}
-	return r.Path
+	if g.cfg.Prefix != "" {
+		if p == "/" {
+			return "/" + g.cfg.Prefix
+		}
+		return "/" + g.cfg.Prefix + p
+	}
+	return p
 }
 
 // request is one HTTP request on its way to a function.
@@ -159,6 +177,14 @@ func stripStage(path, stage string) (string, bool) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	if g.cfg.Prefix != "" {
+		rest, ok := stripStage(path, g.cfg.Prefix)
+		if !ok {
+			writeMessage(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		path = rest
+	}
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		if g.preflight(w, r, path) {
 			return
@@ -229,6 +255,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeMessage(w, http.StatusBadGateway, "Internal server error")
 		return
+	}
+	if g.cfg.EnforceSecureCookies {
+		w = &secureCookies{ResponseWriter: w}
 	}
 	if route.Kind == HTTPAPI && route.Payload == "2.0" {
 		writeV2Response(w, res.Payload)

@@ -93,6 +93,10 @@ type CORS struct {
 	ExposedHeaders   []string
 	AllowCredentials bool
 	MaxAge           int
+	// OwnOrigins and OwnHeaders say the event named its origins or
+	// headers; otherwise serverless-offline's --corsAllowOrigin and
+	// --corsAllowHeaders may stand in for API Gateway's defaults.
+	OwnOrigins, OwnHeaders bool
 }
 
 // defaultCORSHeaders are the headers serverless v3 allows with `cors: true`.
@@ -319,13 +323,13 @@ func corsFromREST(c *config.Node) *CORS {
 	}
 	out := &CORS{Origins: []string{"*"}, Headers: defaultCORSHeaders}
 	if o := c.Get("origin").Scalar0(); o != "" {
-		out.Origins = []string{o}
+		out.Origins, out.OwnOrigins = []string{o}, true
 	}
 	if os := strList(c.Get("origins")); len(os) > 0 {
-		out.Origins = os
+		out.Origins, out.OwnOrigins = os, true
 	}
 	if h := strList(c.Get("headers")); len(h) > 0 {
-		out.Headers = h
+		out.Headers, out.OwnHeaders = h, true
 	}
 	out.AllowCredentials = c.Get("allowCredentials").Truthy()
 	if m, ok := c.Get("maxAge").Int(); ok {

@@ -23,6 +23,11 @@ var hostPassThrough = []string{"PATH", "HOME", "TMPDIR", "LANG", "SSL_CERT_FILE"
 func (p *Pool) functionEnv(f *service.Function) ([]string, diag.Diagnostics) {
 	env := map[string]string{}
 	get := p.opts.LookupEnv
+	for _, kv := range p.opts.HostEnviron {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			env[k] = v
+		}
+	}
 	for _, k := range hostPassThrough {
 		if v, ok := get(k); ok {
 			env[k] = v

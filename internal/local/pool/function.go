@@ -229,11 +229,16 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		f.p.log.line(f.prefix, "START RequestId: "+requestID+" Version: $LATEST")
 	}
 	inst.beginCapture()
+	// A zero limit waits for as long as the invocation runs (NoTimeout).
+	limit, until := timeout, inv.Deadline
+	if f.p.opts.NoTimeout {
+		limit, until = 0, time.Time{}
+	}
 	var w wait
 	if inst.rpc != nil {
-		w = inst.awaitRPC(ctx, inv)
+		w = inst.awaitRPC(ctx, inv, until)
 	} else {
-		w = inst.awaitRuntimeAPI(ctx, inv, timeout)
+		w = inst.awaitRuntimeAPI(ctx, inv, limit)
 	}
 	switch w.end {
 	case undelivered:
@@ -295,14 +300,18 @@ type wait struct {
 }
 
 // awaitRuntimeAPI hands inv to the runtime's next poll and waits for its
-// answer, the process exiting, the timeout or ctx.
+// answer, the process exiting, the timeout (none when zero) or ctx.
 func (inst *instance) awaitRuntimeAPI(ctx context.Context, inv *runtimeapi.Invocation, timeout time.Duration) wait {
 	if err := inst.srv.Dispatch(inv); err != nil {
 		// Only a closed endpoint refuses: the instance is stopping.
 		return wait{end: undelivered}
 	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	var expired <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
 	select {
 	case out := <-inv.Done():
 		return wait{end: answered, out: out}
@@ -317,7 +326,7 @@ func (inst *instance) awaitRuntimeAPI(ctx context.Context, inv *runtimeapi.Invoc
 			return wait{end: undelivered}
 		}
 		return wait{end: crashed}
-	case <-timer.C:
+	case <-expired:
 		inst.srv.Abandon(inv)
 		return wait{end: timedOut}
 	case <-ctx.Done():

@@ -60,6 +60,15 @@ type Options struct {
 	// LookupEnv reads the host environment for AWS credentials (default
 	// os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// NoTimeout lets invocations run past the function's timeout (the
+	// deadline handlers see is unchanged), so a handler paused in a
+	// debugger keeps its instance: serverless-offline's --noTimeout.
+	NoTimeout bool
+	// HostEnviron, when set, gives every instance this whole environment
+	// (KEY=VALUE lines, e.g. os.Environ()) beneath the service's own
+	// variables instead of only a few host basics: serverless-offline's
+	// --localEnvironment.
+	HostEnviron []string
 }
 
 // InvokeOptions carry what a Lambda Invoke call can add to the payload.

@@ -181,8 +181,8 @@ func (c *rpcConn) invoke(ctx context.Context, deadline time.Time, req *messages.
 func (c *rpcConn) Close() error { return c.conn.Close() }
 
 // awaitRPC runs inv over the instance's RPC connection and waits for its
-// answer, the process exiting, the timeout or ctx.
-func (inst *instance) awaitRPC(ctx context.Context, inv *runtimeapi.Invocation) wait {
+// answer, the process exiting, until (none when zero) or ctx.
+func (inst *instance) awaitRPC(ctx context.Context, inv *runtimeapi.Invocation, until time.Time) wait {
 	req := rpcRequest(inv)
 	if err := cognitoIdentity(inv.CognitoIdentity, req); err != nil {
 		// aws-lambda-go rejects the invocation before the handler.
@@ -194,7 +194,7 @@ func (inst *instance) awaitRPC(ctx context.Context, inv *runtimeapi.Invocation) 
 		return wait{end: undelivered}
 	}
 	var resp messages.InvokeResponse
-	err := inst.rpc.invoke(ctx, inv.Deadline, req, &resp)
+	err := inst.rpc.invoke(ctx, until, req, &resp)
 	switch {
 	case err == nil:
 		out, shouldExit := inst.rpcAnswer(&resp)
