@@ -73,9 +73,16 @@ func (l *Lift) Expand(root *config.Node, stage string) (*config.Node, diag.Diagn
 	if stackName == "" {
 		stackName = root.Get("service").Scalar0() + "-" + stage
 	}
+	region := l.Region
+	if region == "" {
+		region = root.Lookup("provider", "region").Scalar0()
+	}
+	if region == "" {
+		region = "us-east-1"
+	}
 	var built []*construct
 	for _, p := range block.Pairs {
-		if c := buildConstruct(p, stackName, root, &ds); c != nil {
+		if c := buildConstruct(p, stackName, region, root, &ds); c != nil {
 			built = append(built, c)
 		}
 	}
@@ -93,7 +100,11 @@ func (l *Lift) Expand(root *config.Node, stage string) (*config.Node, diag.Diagn
 	}
 	for _, c := range built {
 		if c.worker != nil {
-			addWorker(root, c, attributeToken(c, "queueArn"), &ds)
+			var arn *config.Node
+			if c.worker.event != nil {
+				arn = attributeToken(c, "queueArn")
+			}
+			addWorker(root, c, arn, &ds)
 		}
 	}
 	if ds.HasErrors() {
@@ -190,8 +201,9 @@ func statementList(root *config.Node) (*config.Node, string) {
 	return st, base + `["iamRoleStatements"]`
 }
 
-// addWorker adds a queue's worker function (merged over a function of
-// the same name, as lodash.merge does) and its sqs event.
+// addWorker adds a construct's function (merged over a function of the
+// same name, as lodash.merge does) and, for a queue's worker, its sqs
+// event.
 func addWorker(root *config.Node, c *construct, arn *config.Node, ds *diag.Diagnostics) {
 	functions := root.Get("functions")
 	if functions == nil || functions.Kind != config.Map {
@@ -209,6 +221,9 @@ func addWorker(root *config.Node, c *construct, arn *config.Node, ds *diag.Diagn
 	fn := functions.Get(w.function)
 	if fn == nil || fn.Kind != config.Map {
 		ds.Errorf(c.pos, "constructs."+c.id+".worker", "the worker of queue %q names function %q, which is not defined under functions", c.id, w.function)
+		return
+	}
+	if w.event == nil {
 		return
 	}
 	events := fn.Get("events")
@@ -392,7 +407,7 @@ func setPos(n *config.Node, pos diag.Pos) {
 
 // buildConstruct checks one construct and builds it; nil after reporting
 // a problem.
-func buildConstruct(p config.Pair, stackName string, root *config.Node, ds *diag.Diagnostics) *construct {
+func buildConstruct(p config.Pair, stackName, region string, root *config.Node, ds *diag.Diagnostics) *construct {
 	path := "constructs." + p.Key
 	v := p.Value
 	if v == nil || v.Kind != config.Map {
@@ -415,11 +430,13 @@ func buildConstruct(p config.Pair, stackName string, root *config.Node, ds *diag
 		c = buildQueue(p.Key, v, stackName, root, ds)
 	case "storage":
 		c = buildStorage(p.Key, v, ds)
+	case "webhook":
+		c = buildWebhook(p.Key, v, region, ds)
 	default:
 		ds.Errorf(t.Pos, path+".type", "The construct '%s' has an unknown type '%s'", p.Key, typ)
 		d := &(*ds)[len(*ds)-1]
 		d.Width = len(typ)
-		d.Detail = "Nimbus supports the serverless-lift construct types " + strings.Join(SupportedTypes, ", ") + "; other types (webhook, static-website, …) are not implemented."
+		d.Detail = "Nimbus supports the serverless-lift construct types " + strings.Join(SupportedTypes, ", ") + "; other types (static-website, single-page-app, …) are not implemented."
 		return nil
 	}
 	if c == nil {
@@ -430,7 +447,7 @@ func buildConstruct(p config.Pair, stackName string, root *config.Node, ds *diag
 			id, ok := c.extensions[e.Key]
 			if !ok {
 				names := make([]string, 0, len(c.extensions))
-				for _, k := range []string{"queue", "dlq", "bucket"} {
+				for _, k := range extensionOrder {
 					if _, ok := c.extensions[k]; ok {
 						names = append(names, k)
 					}
@@ -450,6 +467,9 @@ func buildConstruct(p config.Pair, stackName string, root *config.Node, ds *diag
 	}
 	return c
 }
+
+// extensionOrder is the order lift lists a construct's extensions in.
+var extensionOrder = []string{"queue", "dlq", "alarm", "bucket", "api", "bus", "table", "distribution"}
 
 // invalid reports one of lift's "Invalid configuration" errors.
 func invalid(ds *diag.Diagnostics, n *config.Node, path, id, format string, args ...any) {

@@ -1,5 +1,5 @@
-// Package lift reproduces serverless-lift's `queue` and `storage`
-// constructs without running the plugin: the ${construct:…} variable
+// Package lift reproduces serverless-lift's `queue`, `storage` and
+// `webhook` constructs without running the plugin: the ${construct:…} variable
 // source, and the expansion of a resolved config with the functions,
 // events, IAM statements, resources and outputs lift adds. The expanded
 // tree is what every later stage reads (print, compile, local dev), so
@@ -24,7 +24,7 @@ const PluginName = "serverless-lift"
 
 // SupportedTypes are the construct types Nimbus expands, in the order
 // messages name them.
-var SupportedTypes = []string{"queue", "storage"}
+var SupportedTypes = []string{"queue", "storage", "webhook"}
 
 // Enabled reports whether the config lists serverless-lift among its
 // plugins (a list, or the object form's modules).
@@ -49,6 +49,9 @@ type Lift struct {
 	raw    *config.Node
 	tokens []tokenRef
 	built  []*construct
+	// Region is the deployment region (--region); without it Expand
+	// takes provider.region, then us-east-1, as serverless v3 does.
+	Region string
 }
 
 // tokenRef is what a token stands for: a construct's property.
@@ -117,6 +120,8 @@ func propertiesOf(typ string, c *config.Node) []string {
 			return []string{"bucketArn", "bucketName", "publicUrl"}
 		}
 		return []string{"bucketArn", "bucketName"}
+	case "webhook":
+		return []string{"busName"}
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ func rootSchemaFor(root *config.Node) *Schema {
 			constructs.Properties[p.Key] = liftQueueSchema()
 		case "storage":
 			constructs.Properties[p.Key] = liftStorageSchema()
+		case "webhook":
+			constructs.Properties[p.Key] = liftWebhookSchema()
 		}
 	}
 	s.Properties["constructs"] = constructs
@@ -75,4 +77,18 @@ func liftStorageSchema() *Schema {
 		"cors":           anyOf(array(any_(typ("object"))), str()),
 		"lifecycleRules": array(any_(typ("object"))),
 	})
+}
+
+// liftWebhookSchema is lift's webhook construct definition.
+func liftWebhookSchema() *Schema {
+	return object(props{
+		"type":       constant("webhook"),
+		"provider":   str(),
+		"extensions": any_(typ("object")),
+		"authorizer": openObject(props{"handler": str()}, required("handler")),
+		"insecure":   boolean(),
+		"path":       str(),
+		"eventType":  str(),
+		"method":     enum("POST", "PUT", "PATCH"),
+	}, required("path"))
 }

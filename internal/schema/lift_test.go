@@ -28,6 +28,14 @@ func TestLiftConstructsFollowLiftSchema(t *testing.T) {
 		{"storage encryption is s3 or kms", base + plugin + "constructs:\n  files:\n    type: storage\n    encryption: aes\n", []string{
 			"constructs.files.encryption",
 		}},
+		{"valid webhook", base + plugin + "constructs:\n  hook:\n    type: webhook\n    path: /in\n    method: PUT\n    eventType: $request.body.type\n    authorizer: {handler: h.auth, memorySize: 256}\n", nil},
+		{"webhook method is POST, PUT or PATCH", base + plugin + "constructs:\n  hook:\n    type: webhook\n    path: /in\n    insecure: true\n    method: GET\n", []string{
+			"11:13: constructs.hook.method",
+		}},
+		{"webhook needs a path and its authorizer a handler", base + plugin + "constructs:\n  hook:\n    type: webhook\n    authorizer: {timeout: 3}\n", []string{
+			"Warning 7:3: constructs.hook: must have required property 'path'",
+			"constructs.hook.authorizer: must have required property 'handler'",
+		}},
 		{"construct without type", base + plugin + "constructs:\n  files:\n    archive: 30\n", []string{
 			"Warning 7:3: constructs.files: must have required property 'type'",
 		}},

@@ -98,6 +98,7 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	var extra map[string]variables.ExternalSource
 	if lift.Enabled(root) {
 		constructs = lift.New(root)
+		constructs.Region = cli["region"]
 		extra = map[string]variables.ExternalSource{"construct": constructs.Source}
 	}
 	resolved, rds := variables.Resolve(ctx, root, variables.Options{
