@@ -34,7 +34,7 @@ var IgnoredOfflineOptions = map[string]string{
 }
 
 // offlineOptions are every option serverless-offline 13 reads (its
-// commandOptions.js), plus Nimbus's own awsPort.
+// commandOptions.js), plus Nimbus's own awsPort and apiKey.
 var offlineOptions = map[string]bool{
 	"albPort": true, "corsAllowHeaders": true, "corsAllowOrigin": true, "corsDisallowCredentials": true,
 	"corsExposedHeaders": true, "disableCookieValidation": true, "dockerHost": true, "dockerHostServicePath": true,
@@ -43,7 +43,7 @@ var offlineOptions = map[string]bool{
 	"noAuth": true, "noPrependStageInUrl": true, "noSponsor": true, "noTimeout": true, "prefix": true,
 	"preLoadModules": true, "reloadHandler": true, "resourceRoutes": true, "terminateIdleLambdaTime": true,
 	"useDocker": true, "useInProcess": true, "webSocketHardTimeout": true, "webSocketIdleTimeout": true,
-	"websocketPort": true, "awsPort": true,
+	"websocketPort": true, "awsPort": true, "apiKey": true,
 }
 
 // applyOfflineSettings reads custom.serverless-offline the way the plugin
@@ -146,7 +146,7 @@ func applyOfflineSettings(o *Options, c *config.Node, dir string) diag.Diagnosti
 func OfflineOptionNames() []string {
 	var out []string
 	for k := range offlineOptions {
-		if k != "awsPort" {
+		if k != "awsPort" && k != "apiKey" {
 			out = append(out, k)
 		}
 	}
