@@ -215,9 +215,19 @@ func readyStack(ctx context.Context, cf CloudFormation, name string, rep Reporte
 // REVIEW_IN_PROGRESS (create-stack.js, AWS_CLOUDFORMATION_INACTIVE_STACK):
 // such a stack waits for someone to execute its change set, so nothing
 // this deploy does can move it on.
-type InactiveStackError struct{ Stack, Status string }
+type InactiveStackError struct {
+	Stack, Status string
+	// Waited is how long the stack stayed there after this run executed
+	// its change set (0: it was found there before anything started).
+	Waited time.Duration
+}
 
 func (e *InactiveStackError) Error() string {
+	if e.Waited > 0 {
+		return fmt.Sprintf("the CloudFormation stack %s stayed in the '%s' state for %s after its change set was executed, "+
+			"so it will not settle: another change set may have been created for the same stack name. "+
+			"Check the stack in the CloudFormation console, or run 'nimbus remove' and deploy again", e.Stack, e.Status, e.Waited.Round(time.Second))
+	}
 	return fmt.Sprintf("service cannot be deployed as the CloudFormation stack %s is in the '%s' state. "+
 		"This may signal either that the stack is currently deployed by a different entity, "+
 		"or that the previous deployment failed and was left in an abnormal state, "+

@@ -3,6 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +47,30 @@ var (
 	pollInterval    = 2 * time.Second
 	minPollInterval = 200 * time.Millisecond
 )
+
+// Waiting has no deadline, as in v3 (monitor-stack.js polls until the stack
+// settles): a CloudFront or RDS update can take an hour. Two things bound the
+// silence instead:
+var (
+	// quietNotice is how long a wait goes without a new stack event before
+	// the user is told it is still waiting, and again after each such spell.
+	quietNotice = 5 * time.Minute
+	// reviewGrace is how long a stack may stay in REVIEW_IN_PROGRESS after
+	// its change set was executed. Only executing a change set moves a stack
+	// out of that state, so one that stays there will never settle.
+	reviewGrace = time.Minute
+)
+
+// monitoringInterval is v3's SLS_AWS_MONITORING_FREQUENCY (milliseconds
+// between polls) when set, for users who slow polling to spare their API
+// rate limits; otherwise 0 (Nimbus's backoff up to pollInterval).
+func monitoringInterval() time.Duration {
+	ms, err := strconv.Atoi(strings.TrimSpace(os.Getenv("SLS_AWS_MONITORING_FREQUENCY")))
+	if err != nil || ms <= 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
+}
 
 // StackFailure is a stack operation that ended in a failed or rolled-back
 // state; Failures are the resource events that caused it.
@@ -98,6 +124,12 @@ func waitForStack(ctx context.Context, cf CloudFormation, stack string, since ti
 	}
 	var failures []StackEvent
 	interval := minPollInterval
+	fixed := monitoringInterval()
+	if fixed > 0 {
+		interval = fixed
+	}
+	lastNews := time.Now()
+	var reviewSince time.Time
 	for {
 		st, err := describeStack(ctx, cf, stack)
 		if err != nil {
@@ -107,7 +139,11 @@ func waitForStack(ctx context.Context, cf CloudFormation, stack string, since ti
 			}
 			return nil, err
 		}
-		for _, e := range newEvents(ctx, cf, stack, since, seen) {
+		events := newEvents(ctx, cf, stack, since, seen)
+		if len(events) > 0 {
+			lastNews = time.Now()
+		}
+		for _, e := range events {
 			if e.Failed() && e.Reason != "" && !strings.Contains(e.Reason, "Resource creation cancelled") &&
 				!strings.Contains(e.Reason, "Resource update cancelled") {
 				failures = append(failures, e)
@@ -121,12 +157,26 @@ func waitForStack(ctx context.Context, cf CloudFormation, stack string, since ti
 			}
 			return st, nil
 		}
+		if status == string(cftypes.StackStatusReviewInProgress) {
+			if reviewSince.IsZero() {
+				reviewSince = time.Now()
+			} else if time.Since(reviewSince) > reviewGrace {
+				return st, &InactiveStackError{Stack: stack, Status: status, Waited: time.Since(reviewSince)}
+			}
+		} else {
+			reviewSince = time.Time{}
+		}
+		if quiet := time.Since(lastNews); quiet > quietNotice {
+			rep.Step(fmt.Sprintf("Still waiting for stack %s (%s): no new stack event for %s. "+
+				"CloudFormation has no time limit here; Ctrl-C stops waiting, not the operation", stack, status, quiet.Round(time.Second)))
+			lastNews = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()
 		case <-time.After(interval):
 		}
-		if interval < pollInterval {
+		if fixed == 0 && interval < pollInterval {
 			interval *= 2
 			if interval > pollInterval {
 				interval = pollInterval
