@@ -432,6 +432,8 @@ func buildConstruct(p config.Pair, stackName, region string, root *config.Node, 
 		c = buildStorage(p.Key, v, ds)
 	case "webhook":
 		c = buildWebhook(p.Key, v, region, ds)
+	case DatabaseType:
+		c = buildDatabase(p.Key, v, ds)
 	default:
 		ds.Errorf(t.Pos, path+".type", "The construct '%s' has an unknown type '%s'", p.Key, typ)
 		d := &(*ds)[len(*ds)-1]

@@ -1,5 +1,5 @@
-// Package lift reproduces serverless-lift's `queue`, `storage` and
-// `webhook` constructs without running the plugin: the ${construct:…} variable
+// Package lift reproduces serverless-lift's `queue`, `storage`,
+// `webhook` and `database/dynamodb-single-table` constructs without running the plugin: the ${construct:…} variable
 // source, and the expansion of a resolved config with the functions,
 // events, IAM statements, resources and outputs lift adds. The expanded
 // tree is what every later stage reads (print, compile, local dev), so
@@ -24,7 +24,7 @@ const PluginName = "serverless-lift"
 
 // SupportedTypes are the construct types Nimbus expands, in the order
 // messages name them.
-var SupportedTypes = []string{"queue", "storage", "webhook"}
+var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType}
 
 // Enabled reports whether the config lists serverless-lift among its
 // plugins (a list, or the object form's modules).
@@ -122,6 +122,8 @@ func propertiesOf(typ string, c *config.Node) []string {
 		return []string{"bucketArn", "bucketName"}
 	case "webhook":
 		return []string{"busName"}
+	case DatabaseType:
+		return []string{"tableName", "tableArn", "tableStreamArn"}
 	}
 	return nil
 }

@@ -39,6 +39,8 @@ func rootSchemaFor(root *config.Node) *Schema {
 			constructs.Properties[p.Key] = liftStorageSchema()
 		case "webhook":
 			constructs.Properties[p.Key] = liftWebhookSchema()
+		case lift.DatabaseType:
+			constructs.Properties[p.Key] = liftDatabaseSchema()
 		}
 	}
 	s.Properties["constructs"] = constructs
@@ -91,4 +93,16 @@ func liftWebhookSchema() *Schema {
 		"eventType":  str(),
 		"method":     enum("POST", "PUT", "PATCH"),
 	}, required("path"))
+}
+
+// liftDatabaseSchema is lift's database/dynamodb-single-table construct
+// definition.
+func liftDatabaseSchema() *Schema {
+	return object(props{
+		"type":                  constant(lift.DatabaseType),
+		"provider":              str(),
+		"extensions":            any_(typ("object")),
+		"localSecondaryIndexes": boolean(),
+		"gsiCount":              integer(rng(1, 20)),
+	})
 }

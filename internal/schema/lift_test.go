@@ -36,6 +36,10 @@ func TestLiftConstructsFollowLiftSchema(t *testing.T) {
 			"Warning 7:3: constructs.hook: must have required property 'path'",
 			"constructs.hook.authorizer: must have required property 'handler'",
 		}},
+		{"database gsiCount is a whole number up to 20", base + plugin + "constructs:\n  db:\n    type: database/dynamodb-single-table\n    gsiCount: 2.5\n    localSecondaryIndexes: yes\n", []string{
+			"constructs.db.gsiCount",
+			"constructs.db.localSecondaryIndexes",
+		}},
 		{"construct without type", base + plugin + "constructs:\n  files:\n    archive: 30\n", []string{
 			"Warning 7:3: constructs.files: must have required property 'type'",
 		}},
