@@ -48,6 +48,10 @@ func newDeployCmd() *cobra.Command {
 					fmt.Fprintln(out, nimbus.SkipMessage)
 					return nil
 				}
+				if res.EmptyChangeSet {
+					fmt.Fprintln(out, nimbus.EmptyChangeSetMessage)
+					return nil
+				}
 				fmt.Fprintf(errw, "✔ Service deployed to stack %s (%.0fs)\n\n", res.Stack, time.Since(start).Seconds())
 				printSummary(out, p, res.Outputs)
 				return nil

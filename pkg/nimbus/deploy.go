@@ -35,6 +35,10 @@ type (
 // SkipMessage is printed when a deploy finds nothing changed (as v3).
 const SkipMessage = deployaws.SkipMessage
 
+// EmptyChangeSetMessage is printed when CloudFormation found nothing to
+// change in the change set (as v3, instead of the outputs).
+const EmptyChangeSetMessage = deployaws.EmptyChangeSetMessage
+
 // DeployOptions control Deploy.
 type DeployOptions struct {
 	// Force deploys even when nothing changed (--force).
@@ -53,9 +57,12 @@ type DeployOptions struct {
 type DeployResult struct {
 	Skipped       bool
 	NoStackUpdate bool
-	Created       bool
-	Stack         string
-	Bucket        string
+	// EmptyChangeSet is NoStackUpdate from a change set (see
+	// EmptyChangeSetMessage); the upload was removed again, as in v3.
+	EmptyChangeSet bool
+	Created        bool
+	Stack          string
+	Bucket         string
 	// ArtifactDirectory is the S3 folder of this deployment.
 	ArtifactDirectory string
 	Outputs           map[string]string
@@ -94,7 +101,7 @@ func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult,
 		return nil, err
 	}
 	return &DeployResult{
-		Skipped: res.Skipped, NoStackUpdate: res.NoStackUpdate, Created: res.Created,
+		Skipped: res.Skipped, NoStackUpdate: res.NoStackUpdate, EmptyChangeSet: res.EmptyChangeSet, Created: res.Created,
 		Stack: b.StackName, Bucket: res.Bucket, ArtifactDirectory: res.ArtifactDirectory,
 		Outputs: res.Outputs, Package: pkg,
 	}, nil
@@ -203,6 +210,9 @@ func baseBundle(svc *service.Service) *deployaws.Bundle {
 		}
 		if n, ok := db.Get("maxPreviousDeploymentArtifacts").Int(); ok {
 			b.MaxPreviousArtifacts = int(n)
+			if n == 0 {
+				b.MaxPreviousArtifacts = deployaws.KeepNoArtifacts
+			}
 		}
 	}
 	if tags := prov.Get("stackTags"); tags != nil {

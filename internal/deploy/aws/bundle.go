@@ -48,7 +48,8 @@ type Bundle struct {
 	BucketOnlyCreatedSettings []string
 	// Direct selects provider.deploymentMethod: direct instead of change sets.
 	Direct bool
-	// MaxPreviousArtifacts is how many deployment directories are kept (5).
+	// MaxPreviousArtifacts is how many deployment directories are kept:
+	// 0 means v3's default 5, KeepNoArtifacts none at all.
 	MaxPreviousArtifacts int
 	StackTags            map[string]string
 	// StackPolicy is {"Statement": provider.stackPolicy}, empty when the
@@ -64,6 +65,12 @@ type Bundle struct {
 	// change sets and direct updates (v3 leaves it off a direct create).
 	RollbackConfiguration *cftypes.RollbackConfiguration
 }
+
+// KeepNoArtifacts is MaxPreviousArtifacts for
+// maxPreviousDeploymentArtifacts: 0. v3 then removes every deployment
+// directory after the deploy, the new one included (cleanup-s3-bucket.js
+// slices with -0 || Infinity).
+const KeepNoArtifacts = -1
 
 // Template and state file names inside a deployment directory.
 const (

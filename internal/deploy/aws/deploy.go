@@ -39,9 +39,13 @@ type DeployOptions struct {
 type DeployResult struct {
 	// Skipped is true when nothing changed ("No changes to deploy.").
 	Skipped bool
-	// NoStackUpdate is true when the change set was empty (artifacts were
-	// still uploaded).
+	// NoStackUpdate is true when CloudFormation found nothing to change
+	// (an empty change set, or a direct update with no updates).
 	NoStackUpdate bool
+	// EmptyChangeSet is NoStackUpdate from a change set: as v3, this
+	// deployment's upload was removed again and the run reports
+	// EmptyChangeSetMessage instead of the stack outputs.
+	EmptyChangeSet bool
 	// Created is true when this deploy created the stack.
 	Created bool
 	Bucket  string
@@ -53,6 +57,9 @@ type DeployResult struct {
 
 // SkipMessage is v3's message when nothing changed.
 const SkipMessage = "No changes to deploy. Deployment skipped."
+
+// EmptyChangeSetMessage is v3's message when the change set was empty.
+const EmptyChangeSetMessage = "Change set did not include any changes to be deployed."
 
 // Deploy runs serverless v3's deploy flow: create the stack from the core
 // template when missing, check for changes, upload, validate, update through
@@ -182,6 +189,7 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 		return nil, err
 	}
 	res.NoStackUpdate = !changed
+	res.EmptyChangeSet = !changed && !b.Direct
 	if changed {
 		if st, err = waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep); err != nil {
 			var sf *StackFailure
@@ -198,6 +206,14 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 	}
 	res.Stack = st
 	res.Outputs = outputsOf(ctx, c, b, st)
+	if res.EmptyChangeSet {
+		// v3's cleanupArtifactsForEmptyChangeSet: the stack does not run this
+		// upload, so the previous deployment stays the newest.
+		if err := removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/"); err != nil {
+			rep.Step("Warning: could not remove the unused deployment artifacts: " + err.Error())
+		}
+		return res, nil
+	}
 	if err := pruneDeployments(ctx, c.S3, b, bucket); err != nil {
 		rep.Step("Warning: could not remove old deployment artifacts: " + err.Error())
 	}

@@ -358,6 +358,9 @@ func (f *fakeCloudFormation) UpdateStack(ctx context.Context, in *cloudformation
 		return nil, err
 	}
 	f.updates = append(f.updates, in)
+	if f.changeSetEmpty {
+		return nil, &smithy.GenericAPIError{Code: "ValidationError", Message: "No updates are to be performed."}
+	}
 	f.nextScript()
 	return &cloudformation.UpdateStackOutput{}, nil
 }

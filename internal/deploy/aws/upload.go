@@ -208,10 +208,13 @@ func deleteObjects(ctx context.Context, c S3, bucket string, objects []s3types.O
 }
 
 // pruneDeployments keeps the newest MaxPreviousArtifacts directories (v3:
-// deploymentBucket.maxPreviousDeploymentArtifacts, default 5).
+// deploymentBucket.maxPreviousDeploymentArtifacts, default 5; 0 keeps none).
 func pruneDeployments(ctx context.Context, c S3, b *Bundle, bucket string) error {
 	keep := b.MaxPreviousArtifacts
-	if keep <= 0 {
+	switch {
+	case keep == KeepNoArtifacts:
+		keep = 0
+	case keep <= 0:
 		keep = 5
 	}
 	objects, err := listAll(ctx, c, bucket, b.ServicePrefix())
