@@ -196,7 +196,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g.cfg.Log != nil {
-		g.cfg.Log(r.Method + " " + path + " (λ: " + route.Function + ")")
+		g.cfg.Log(r.Method + " " + r.URL.Path + " (λ: " + route.Function + ")")
 	}
 	if route.Private && !g.cfg.NoAuth && !g.validAPIKey(r.Header.Get("X-Api-Key")) {
 		writeMessage(w, http.StatusForbidden, "Forbidden")
