@@ -231,6 +231,7 @@ func baseBundle(svc *service.Service) *deployaws.Bundle {
 		doc.Set("Statement", pol)
 		b.StackPolicy, _ = doc.MarshalJSON()
 	}
+	_, b.S3Accelerate = svc.Options["aws-s3-accelerate"]
 	b.StackParameters = stackParameters(prov.Get("stackParameters"))
 	b.RollbackConfiguration = rollbackConfiguration(prov.Get("rollbackConfiguration"))
 	for _, f := range svc.Functions {

@@ -64,6 +64,9 @@ type Bundle struct {
 	// RollbackConfiguration is provider.rollbackConfiguration, sent with
 	// change sets and direct updates (v3 leaves it off a direct create).
 	RollbackConfiguration *cftypes.RollbackConfiguration
+	// S3Accelerate is --aws-s3-accelerate: uploads go through S3 Transfer
+	// Acceleration once the deployment bucket has it.
+	S3Accelerate bool
 }
 
 // KeepNoArtifacts is MaxPreviousArtifacts for

@@ -94,6 +94,7 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 	if err != nil {
 		return nil, err
 	}
+	putOpts := uploadOptions(c, b, st, rep)
 	// With a named bucket the core template holds no resource, so a new
 	// stack is created later, from the full template once it is uploaded.
 	createLater := st == nil && b.Bucket != ""
@@ -142,7 +143,7 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 	}
 
 	rep.Step("Uploading artifacts to s3://" + bucket + "/" + b.ArtifactDirectoryName)
-	if err := upload(ctx, c.S3, b, bucket, opts.UploadConcurrency); err != nil {
+	if err := upload(ctx, c.S3, b, bucket, opts.UploadConcurrency, putOpts...); err != nil {
 		removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
 		return nil, err
 	}
@@ -218,6 +219,30 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 		rep.Step("Warning: could not remove old deployment artifacts: " + err.Error())
 	}
 	return res, nil
+}
+
+// uploadOptions turns on S3 Transfer Acceleration for the uploads under
+// --aws-s3-accelerate, as v3 does (create-stack.js, aws/request.js): an
+// existing stack whose bucket was created without acceleration (no
+// ServerlessDeploymentBucketAccelerated output) uploads normally this
+// time, while this deploy's template turns acceleration on; a new stack's
+// bucket and a named bucket are used accelerated.
+func uploadOptions(c *Clients, b *Bundle, existing *cftypes.Stack, rep Reporter) []func(*s3.Options) {
+	if !b.S3Accelerate {
+		return nil
+	}
+	if c.Endpoint != "" {
+		rep.Step("Not using S3 Transfer Acceleration: AWS_ENDPOINT_URL points S3 at " + c.Endpoint)
+		return nil
+	}
+	if b.Bucket == "" && existing != nil {
+		if _, ok := StackOutputs(existing)["ServerlessDeploymentBucketAccelerated"]; !ok {
+			rep.Step("Not using S3 Transfer Acceleration (1st deploy)")
+			return nil
+		}
+	}
+	rep.Step("Using S3 Transfer Acceleration Endpoint")
+	return []func(*s3.Options){func(o *s3.Options) { o.UseAccelerate = true }}
 }
 
 // readyStack returns the stack when it exists and no operation is running

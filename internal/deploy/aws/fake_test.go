@@ -200,6 +200,9 @@ type fakeS3 struct {
 	heads      []*s3.HeadObjectInput
 	// regions holds a bucket's location constraint ("" is us-east-1).
 	regions map[string]string
+	// accelerated says, for each PutObject, whether it went through S3
+	// Transfer Acceleration.
+	accelerated []bool
 }
 
 func (f *fakeS3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, _ ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
@@ -260,10 +263,15 @@ func (f *fakeS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...fu
 	return &s3.HeadObjectOutput{Metadata: map[string]string{"filesha256": f.meta[aws.ToString(in.Bucket)][aws.ToString(in.Key)]}}, nil
 }
 
-func (f *fakeS3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+func (f *fakeS3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	body, _ := io.ReadAll(in.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var o s3.Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	f.accelerated = append(f.accelerated, o.UseAccelerate)
 	b := aws.ToString(in.Bucket)
 	f.objects[b][aws.ToString(in.Key)] = body
 	if f.meta[b] == nil {

@@ -30,7 +30,7 @@ type uploadItem struct {
 // already uploaded under another name is copied server-side instead of sent
 // again. The template goes last: a directory without it is incomplete, and
 // rollback ignores it.
-func upload(ctx context.Context, c S3, b *Bundle, bucket string, concurrency int) error {
+func upload(ctx context.Context, c S3, b *Bundle, bucket string, concurrency int, putOpts ...func(*s3.Options)) error {
 	dir := b.ArtifactDirectoryName + "/"
 	var items []uploadItem
 	seenPath := map[string]bool{}
@@ -78,7 +78,7 @@ func upload(ctx context.Context, c S3, b *Bundle, bucket string, concurrency int
 			in.ContentType = aws.String("application/zip")
 		}
 		b.Encryption.applyToPut(in)
-		_, err := c.PutObject(ctx, in)
+		_, err := c.PutObject(ctx, in, putOpts...)
 		if err != nil {
 			return fmt.Errorf("upload %s: %w", it.key, CredentialsError(err))
 		}
