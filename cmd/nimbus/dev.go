@@ -134,6 +134,7 @@ func newDevCmd() *cobra.Command {
 	f.StringVar(&corsHeaders, "corsAllowHeaders", "", "comma-separated headers for REST routes whose cors names none")
 	f.StringVar(&corsExposed, "corsExposedHeaders", "", "comma-separated Access-Control-Expose-Headers for REST routes with cors")
 	f.BoolVar(&corsDisallow, "corsDisallowCredentials", false, "false allows credentials on every REST route with cors")
+	f.BoolVar(&o.ResourceRoutes, "resourceRoutes", false, "forward resources' HTTP_PROXY API Gateway methods to their Uri")
 	var ignored struct {
 		text string
 		flag bool
@@ -141,7 +142,7 @@ func newDevCmd() *cobra.Command {
 	for _, name := range []string{"dockerHost", "dockerHostServicePath", "dockerNetwork", "layersDir", "preLoadModules"} {
 		f.StringVar(&ignored.text, name, "", "accepted for serverless-offline; "+nimbus.IgnoredOfflineOptions[name])
 	}
-	for _, name := range []string{"dockerReadOnly", "useDocker", "useInProcess", "noSponsor", "reloadHandler", "resourceRoutes", "disableCookieValidation"} {
+	for _, name := range []string{"dockerReadOnly", "useDocker", "useInProcess", "noSponsor", "reloadHandler", "disableCookieValidation"} {
 		f.BoolVar(&ignored.flag, name, false, "accepted for serverless-offline; "+nimbus.IgnoredOfflineOptions[name])
 	}
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the session to this file")
@@ -165,6 +166,10 @@ func printDevBanner(w io.Writer, s *nimbus.DevSession) {
 	if len(eps) > 0 {
 		var lines [][2]string
 		for _, e := range eps {
+			if e.ProxyURI != "" {
+				lines = append(lines, [2]string{e.Method, e.URL}, [2]string{"PROXY", e.ProxyURI})
+				continue
+			}
 			lines = append(lines, [2]string{e.Method, e.URL}, [2]string{"POST", e.InvokeURL})
 		}
 		mw, lw := 4, 0

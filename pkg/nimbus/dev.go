@@ -53,6 +53,9 @@ type DevOptions struct {
 	IgnoreJWTSignature bool
 	// EnforceSecureCookies marks cookies set by functions Secure and HttpOnly.
 	EnforceSecureCookies bool
+	// ResourceRoutes forwards resources' HTTP_PROXY API Gateway methods to
+	// their Uri.
+	ResourceRoutes bool
 	// CORSAllowOrigin, CORSAllowHeaders and CORSExposedHeaders are
 	// comma-separated lists for REST routes with cors; nil leaves API
 	// Gateway's defaults. CORSDisallowCredentials, when set, decides
@@ -114,7 +117,7 @@ func (p *Project) Dev(ctx context.Context, opts DevOptions) (*DevSession, error)
 		ClockSpeed: opts.ClockSpeed, NoWatch: opts.NoWatch, MaxConcurrency: opts.MaxConcurrency, Log: opts.Log,
 		Prefix: opts.Prefix, NoTimeout: opts.NoTimeout, LocalEnvironment: opts.LocalEnvironment,
 		IdleTimeout: opts.IdleTimeout, HTTPSDir: opts.HTTPSDir, IgnoreJWTSignature: opts.IgnoreJWTSignature,
-		EnforceSecureCookies: opts.EnforceSecureCookies, CORS: opts.offlineCORS(),
+		EnforceSecureCookies: opts.EnforceSecureCookies, CORS: opts.offlineCORS(), ResourceRoutes: opts.ResourceRoutes,
 	})
 	if err != nil {
 		return nil, err

@@ -89,6 +89,10 @@ type Options struct {
 	IgnoreJWTSignature bool
 	// EnforceSecureCookies marks cookies functions set Secure and HttpOnly.
 	EnforceSecureCookies bool
+	// ResourceRoutes serves resources' HTTP_PROXY methods by forwarding
+	// to their Uri (--resourceRoutes; custom.serverless-offline.resourceRoutes
+	// may map method IDs to {Uri} overrides).
+	ResourceRoutes bool
 	// CORS carries --corsAllowOrigin, --corsAllowHeaders,
 	// --corsExposedHeaders and --corsDisallowCredentials.
 	CORS gateway.OfflineCORS
@@ -256,6 +260,13 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	ds := offlineWarnings
 	routes, rds := gateway.RoutesFromService(svc)
 	ds = append(ds, rds...)
+	if opts.ResourceRoutes {
+		// Before the functions' routes, so an event on the same method and
+		// path wins.
+		proxies, pds := gateway.ResourceRoutes(svc, svc.Root.Lookup("custom", "serverless-offline", "resourceRoutes"))
+		ds = append(ds, pds...)
+		routes = append(proxies, routes...)
+	}
 	opts.CORS.Apply(routes)
 	jobs, sds := schedule.JobsFromService(svc)
 	ds = append(ds, sds...)
@@ -551,6 +562,9 @@ type Endpoint struct {
 	URL       string // where the route is served
 	InvokeURL string // Lambda Invoke API URL of its function
 	Function  string // function key
+	// ProxyURI is where a resources' HTTP_PROXY route forwards (then
+	// Function and InvokeURL are empty).
+	ProxyURI string
 }
 
 // Schedule is one schedule event as the banner lists it.
@@ -573,10 +587,11 @@ func (s *Session) Endpoints() []Endpoint {
 	gateway.SortRoutes(routes)
 	out := make([]Endpoint, 0, len(routes))
 	for _, r := range routes {
-		out = append(out, Endpoint{
-			Method: r.Method, URL: s.HTTPURL + s.gw.URLPath(r), Function: r.Function,
-			InvokeURL: s.LambdaURL + "/2015-03-31/functions/" + s.Service.Function(r.Function).Name + "/invocations",
-		})
+		e := Endpoint{Method: r.Method, URL: s.HTTPURL + s.gw.URLPath(r), Function: r.Function, ProxyURI: r.ProxyURI}
+		if r.ProxyURI == "" {
+			e.InvokeURL = s.LambdaURL + "/2015-03-31/functions/" + s.Service.Function(r.Function).Name + "/invocations"
+		}
+		out = append(out, e)
 	}
 	return out
 }

@@ -30,7 +30,6 @@ var IgnoredOfflineOptions = map[string]string{
 	"reloadHandler":           "Nimbus already reloads a function whenever its code changes (--no-reload turns that off); accepted",
 	"layersDir":               "serverless-offline only downloads layers there for Docker; Nimbus uses the service's own layers from their folders and cannot fetch layers by ARN; ignored",
 	"disableCookieValidation": "Nimbus passes the Cookie header to functions as sent, like API Gateway, and never rejects a request for its cookies; accepted",
-	"resourceRoutes":          "Nimbus does not proxy resources' AWS::ApiGateway::Method HTTP_PROXY integrations; ignored",
 }
 
 // offlineOptions are every option serverless-offline 13 reads (its
@@ -115,6 +114,7 @@ func applyOfflineSettings(o *Options, c *config.Node, dir string) diag.Diagnosti
 	flag(&o.LocalEnvironment, "localEnvironment")
 	flag(&o.IgnoreJWTSignature, "ignoreJWTSignature")
 	flag(&o.EnforceSecureCookies, "enforceSecureCookies")
+	flag(&o.ResourceRoutes, "resourceRoutes")
 	list := func(dst *[]string, key string) {
 		n := c.Get(key)
 		if *dst != nil || n == nil || n.Kind == config.Null {

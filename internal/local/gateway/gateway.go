@@ -195,6 +195,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.notFound(w, path)
 		return
 	}
+	if route.ProxyURI != "" {
+		g.proxy(w, r, route, params)
+		return
+	}
 	if g.cfg.Log != nil {
 		g.cfg.Log(r.Method + " " + r.URL.Path + " (λ: " + route.Function + ")")
 	}

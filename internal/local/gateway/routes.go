@@ -33,6 +33,11 @@ type Route struct {
 	// Private routes need an x-api-key header (REST `private: true`).
 	Private bool
 
+	// ProxyURI, when set, makes this an HTTP_PROXY method from resources
+	// (serverless-offline's --resourceRoutes): requests are forwarded there
+	// and Function is empty.
+	ProxyURI string
+
 	// FunctionTimeout is the function's timeout; when it is longer than
 	// API Gateway's integration timeout the gateway answers 504 first.
 	FunctionTimeout time.Duration
