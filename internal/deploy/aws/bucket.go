@@ -175,7 +175,7 @@ func addBucketToStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) 
 	if b.Direct {
 		if _, err := c.CloudFormation.UpdateStack(ctx, &cloudformation.UpdateStackInput{
 			StackName: aws.String(b.StackName), TemplateBody: aws.String(string(body)), Capabilities: capabilities(body),
-			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
+			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: notificationARNs(b),
 			DisableRollback: aws.Bool(b.DisableRollback),
 		}); err != nil {
 			return nil, CredentialsError(err)

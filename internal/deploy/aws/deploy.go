@@ -338,6 +338,17 @@ func capabilities(template []byte) []cftypes.Capability {
 	return caps
 }
 
+// notificationARNs is provider.notificationArns, and an empty list when
+// none are given: v3 always sends the list, and CloudFormation keeps a
+// stack's topics when the parameter is left out, so topics removed from
+// the config would go on receiving events.
+func notificationARNs(b *Bundle) []string {
+	if b.NotificationARNs == nil {
+		return []string{}
+	}
+	return b.NotificationARNs
+}
+
 func roleARN(b *Bundle) *string {
 	if b.RoleARN == "" {
 		return nil
@@ -392,7 +403,7 @@ func createStackInput(b *Bundle, in *cloudformation.CreateStackInput) *cloudform
 	in.StackName = aws.String(b.StackName)
 	in.Tags = sharedTags(b)
 	in.RoleARN = roleARN(b)
-	in.NotificationARNs = b.NotificationARNs
+	in.NotificationARNs = notificationARNs(b)
 	if b.DisableRollback {
 		in.DisableRollback = aws.Bool(true)
 	} else {
@@ -425,7 +436,7 @@ func updateStack(ctx context.Context, c *Clients, b *Bundle, templateURL string,
 	if b.Direct {
 		in := &cloudformation.UpdateStackInput{
 			StackName: aws.String(b.StackName), TemplateURL: aws.String(templateURL), Capabilities: capabilities(b.Template),
-			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
+			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: notificationARNs(b),
 			Parameters: b.StackParameters, RollbackConfiguration: b.RollbackConfiguration,
 		}
 		if b.DisableRollback {
@@ -479,7 +490,7 @@ func createChangeSet(ctx context.Context, cf CloudFormation, b *Bundle, typ cfty
 	in.Capabilities = capabilities(b.Template)
 	in.Tags = sharedTags(b)
 	in.RoleARN = roleARN(b)
-	in.NotificationARNs = b.NotificationARNs
+	in.NotificationARNs = notificationARNs(b)
 	in.RollbackConfiguration = b.RollbackConfiguration
 	if _, err := cf.CreateChangeSet(ctx, in); err != nil {
 		return nil, CredentialsError(err)

@@ -154,7 +154,8 @@ func changeSetPreview(ctx context.Context, c *Clients, b *Bundle, st *cftypes.St
 	in := &cloudformation.CreateChangeSetInput{
 		StackName: aws.String(b.StackName), ChangeSetName: aws.String(name), ChangeSetType: cftypes.ChangeSetTypeUpdate,
 		TemplateURL: aws.String(c.TemplateURL(bucket, key)), Capabilities: capabilities(b.Template),
-		Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: b.NotificationARNs,
+		Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: notificationARNs(b),
+		Parameters: b.StackParameters, RollbackConfiguration: b.RollbackConfiguration,
 	}
 	if _, err := c.CloudFormation.CreateChangeSet(ctx, in); err != nil {
 		return nil, CredentialsError(err)
