@@ -24,7 +24,7 @@ const PluginName = "serverless-lift"
 
 // SupportedTypes are the construct types Nimbus expands, in the order
 // messages name them.
-var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType}
+var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType, StaticWebsiteType}
 
 // Enabled reports whether the config lists serverless-lift among its
 // plugins (a list, or the object form's modules).
@@ -124,6 +124,8 @@ func propertiesOf(typ string, c *config.Node) []string {
 		return []string{"busName"}
 	case DatabaseType:
 		return []string{"tableName", "tableArn", "tableStreamArn"}
+	case StaticWebsiteType, SinglePageAppType:
+		return []string{"cname", "assetsBucketName"}
 	}
 	return nil
 }

@@ -41,6 +41,8 @@ func rootSchemaFor(root *config.Node) *Schema {
 			constructs.Properties[p.Key] = liftWebhookSchema()
 		case lift.DatabaseType:
 			constructs.Properties[p.Key] = liftDatabaseSchema()
+		case lift.StaticWebsiteType, lift.SinglePageAppType:
+			constructs.Properties[p.Key] = liftWebsiteSchema(p.Value.Get("type").Scalar0())
 		}
 	}
 	s.Properties["constructs"] = constructs
@@ -105,4 +107,21 @@ func liftDatabaseSchema() *Schema {
 		"localSecondaryIndexes": boolean(),
 		"gsiCount":              integer(rng(1, 20)),
 	})
+}
+
+// liftWebsiteSchema is the definition lift's static-website and
+// single-page-app constructs share.
+func liftWebsiteSchema(construct string) *Schema {
+	return object(props{
+		"type":                 constant(construct),
+		"provider":             str(),
+		"extensions":           any_(typ("object")),
+		"path":                 str(),
+		"domain":               anyOf(str(), array(str())),
+		"certificate":          str(),
+		"security":             object(props{"allowIframe": boolean()}),
+		"errorPage":            str(),
+		"redirectToMainDomain": boolean(),
+		"versionedAssets":      boolean(),
+	}, required("path"))
 }

@@ -40,6 +40,11 @@ func TestLiftConstructsFollowLiftSchema(t *testing.T) {
 			"constructs.db.gsiCount",
 			"constructs.db.localSecondaryIndexes",
 		}},
+		{"valid static website", base + plugin + "constructs:\n  site:\n    type: static-website\n    path: public\n    domain: [a.example.com, b.example.com]\n    certificate: arn:cert\n    security: {allowIframe: true}\n", nil},
+		{"website setting misspelled and domain not text", base + plugin + "constructs:\n  site:\n    type: single-page-app\n    path: dist\n    domain: {name: a.example.com}\n    errorpage: 404.html\n", []string{
+			"Warning 10:13: constructs.site.domain: must be string or array",
+			"Warning 11:5: constructs.site.errorpage: unrecognized property 'errorpage' [did you mean 'errorPage'?]",
+		}},
 		{"construct without type", base + plugin + "constructs:\n  files:\n    archive: 30\n", []string{
 			"Warning 7:3: constructs.files: must have required property 'type'",
 		}},

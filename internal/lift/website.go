@@ -1,0 +1,220 @@
+package lift
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"strings"
+
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
+)
+
+// Website construct types: both serve a directory from an S3 website
+// bucket behind CloudFront; a single-page app also rewrites page
+// requests to /index.html.
+const (
+	StaticWebsiteType = "static-website"
+	SinglePageAppType = "single-page-app"
+)
+
+// IsWebsite reports whether a construct type is one whose files lift
+// uploads after deploying.
+func IsWebsite(typ string) bool {
+	return typ == StaticWebsiteType || typ == SinglePageAppType
+}
+
+// cachingOptimizedPolicy is the ID of CloudFront's managed
+// CachingOptimized cache policy.
+const cachingOptimizedPolicy = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+// securityHeaders are the headers lift's viewer-response function adds,
+// in its order.
+var securityHeaders = [][2]string{
+	{"x-frame-options", "SAMEORIGIN"},
+	{"x-content-type-options", "nosniff"},
+	{"x-xss-protection", "1; mode=block"},
+	{"strict-transport-security", "max-age=63072000"},
+}
+
+// spaRedirect matches the URIs a single-page app serves /index.html for:
+// those without an extension or with one that is not a static asset's.
+const spaRedirect = `/^[^.]+$|\.(?!(css|gif|ico|jpg|jpeg|js|png|txt|svg|woff|woff2|ttf|map|json|webp|xml|pdf|webmanifest|avif|wasm|lottie)$)([^.]+$)/`
+
+// buildWebsite is lift's static-website and single-page-app constructs:
+// a public website bucket (its files are uploaded after deploy), a
+// CloudFront distribution in front of it with security headers, and
+// for a single-page app or redirectToMainDomain a viewer-request
+// function.
+func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *diag.Diagnostics) *construct {
+	pos := v.Pos
+	path := "constructs." + id
+	c := &construct{id: id, pos: pos, variables: map[string]*config.Node{}}
+	if v.Get("path") == nil {
+		invalid(ds, v, path, id, "must have required property 'path'")
+		return nil
+	}
+	var domains []string
+	if d := v.Get("domain"); d != nil {
+		switch d.Kind {
+		case config.String:
+			if s := d.Value.(string); s != "" {
+				domains = []string{s}
+			}
+		case config.Seq:
+			for _, it := range d.Items {
+				domains = append(domains, it.Scalar())
+			}
+		}
+	}
+	certificate := v.Get("certificate").Scalar0()
+	if len(domains) > 0 && certificate == "" {
+		ds.Errorf(v.Get("domain").Pos, path+".domain", "Invalid configuration for the static website '%s': if a domain is configured, then a certificate ARN must be configured in the 'certificate' option.", id)
+		(*ds)[len(*ds)-1].Detail = "See https://github.com/getlift/lift/blob/master/docs/static-website.md#custom-domain"
+		return nil
+	}
+	errorPath := ""
+	if e := v.Get("errorPage"); e != nil && e.Kind == config.String {
+		errorPath = e.Value.(string)
+		if strings.HasPrefix(errorPath, "./") || strings.HasPrefix(errorPath, "../") {
+			ds.Errorf(e.Pos, path+".errorPage", "The 'errorPage' option of the '%s' static website cannot start with './' or '../'. (it cannot be a relative path).", id)
+			return nil
+		}
+		if !strings.HasPrefix(errorPath, "/") {
+			errorPath = "/" + errorPath
+		}
+	}
+	flag := func(n *config.Node) bool { return n != nil && n.Value == true }
+
+	bucketID := LogicalID(id, "Bucket", "Resource")
+	policyID := LogicalID(id, "Bucket", "Policy", "Resource")
+	responseID := LogicalID(id, "ResponseFunction", "Resource")
+	requestID := LogicalID(id, "RequestFunction", "Resource")
+	cdnID := LogicalID(id, "CDN", "Resource")
+	originID := LogicalID(id, "CDN", "Origin1")
+
+	bucketProps := config.NewMap(pos)
+	if flag(v.Get("versionedAssets")) {
+		// Obsolete files are tagged by the upload and expire a day later.
+		bucketProps.Set("LifecycleConfiguration", obj(pos, "Rules", config.NewSeq(pos, obj(pos,
+			"ExpirationInDays", 1, "Status", "Enabled",
+			"TagFilters", config.NewSeq(pos, obj(pos, "Key", "Obsolete", "Value", "true"))))))
+	}
+	bucketProps.Set("PublicAccessBlockConfiguration", obj(pos, "BlockPublicAcls", false, "BlockPublicPolicy", false, "IgnorePublicAcls", false, "RestrictPublicBuckets", false))
+	website := config.NewMap(pos)
+	if errorPath != "" && typ == StaticWebsiteType {
+		website.Set("ErrorDocument", config.NewString(errorPath, pos))
+	}
+	website.Set("IndexDocument", config.NewString("index.html", pos))
+	bucketProps.Set("WebsiteConfiguration", website)
+
+	headers := securityHeaders
+	if flag(v.Lookup("security", "allowIframe")) {
+		headers = headers[1:]
+	}
+	// The headers as JSON.stringify(…, 4) writes them, pasted unindented.
+	var hb strings.Builder
+	hb.WriteString("{")
+	for i, h := range headers {
+		if i > 0 {
+			hb.WriteString(",")
+		}
+		hb.WriteString("\n    \"" + h[0] + "\": {\n        \"value\": \"" + h[1] + "\"\n    }")
+	}
+	hb.WriteString("\n}")
+	responseCode := "function handler(event) {\n    var response = event.response;\n    response.headers = Object.assign({}, " + hb.String() + ", response.headers);\n    return response;\n}"
+
+	redirect := ""
+	if flag(v.Get("redirectToMainDomain")) && len(domains) >= 2 {
+		redirect = "\n    if (request.headers[\"host\"].value !== \"" + domains[0] + "\") {\n        return {\n            statusCode: 301,\n            statusDescription: \"Moved Permanently\",\n            headers: {\n                location: {\n                    value: \"https://" + domains[0] + "\" + request.uri\n                }\n            }\n        };\n    }"
+	}
+	requestCode := ""
+	switch {
+	case typ == SinglePageAppType:
+		requestCode = "var REDIRECT_REGEX = " + spaRedirect + ";\n\nfunction handler(event) {\n    var uri = event.request.uri;\n    var request = event.request;\n    var isUriToRedirect = REDIRECT_REGEX.test(uri);\n\n    if (isUriToRedirect) {\n        request.uri = \"/index.html\";\n    }" + redirect + "\n\n    return event.request;\n}"
+	case redirect != "":
+		requestCode = "function handler(event) {\n    var request = event.request;" + redirect + "\n    return request;\n}"
+	}
+	cloudfrontFunction := func(suffix, code string) *config.Node {
+		name := ensureNameMaxLength(stackName+"-"+region+"-"+id+"-"+suffix, 64)
+		return obj(pos, "Type", "AWS::CloudFront::Function", "Properties", obj(pos,
+			"AutoPublish", true,
+			"FunctionCode", code,
+			"FunctionConfig", obj(pos, "Comment", name, "Runtime", "cloudfront-js-1.0"),
+			"Name", name))
+	}
+
+	associations := config.NewSeq(pos, obj(pos, "EventType", "viewer-response", "FunctionARN", getAtt(responseID, "FunctionARN", pos)))
+	if requestCode != "" {
+		associations.Items = append(associations.Items, obj(pos, "EventType", "viewer-request", "FunctionARN", getAtt(requestID, "FunctionARN", pos)))
+	}
+	errorResponse := obj(pos, "ErrorCachingMinTTL", 0, "ErrorCode", 404, "ResponseCode", 200, "ResponsePagePath", "/index.html")
+	if errorPath != "" {
+		errorResponse = obj(pos, "ErrorCachingMinTTL", 0, "ErrorCode", 404, "ResponseCode", 404, "ResponsePagePath", errorPath)
+	}
+	distribution := config.NewMap(pos)
+	if len(domains) > 0 {
+		distribution.Set("Aliases", stringList(pos, domains...))
+	}
+	distribution.Set("Comment", config.NewString(stackName+" "+id+" website CDN", pos))
+	distribution.Set("CustomErrorResponses", config.NewSeq(pos, errorResponse))
+	distribution.Set("DefaultCacheBehavior", obj(pos,
+		"AllowedMethods", stringList(pos, "GET", "HEAD", "OPTIONS"),
+		"CachePolicyId", cachingOptimizedPolicy,
+		"Compress", true,
+		"FunctionAssociations", associations,
+		"TargetOriginId", originID,
+		"ViewerProtocolPolicy", "redirect-to-https"))
+	distribution.Set("DefaultRootObject", config.NewString("index.html", pos))
+	distribution.Set("Enabled", config.NewBool(true, pos))
+	distribution.Set("HttpVersion", config.NewString("http2", pos))
+	distribution.Set("IPV6Enabled", config.NewBool(true, pos))
+	// A website bucket is an HTTP origin, reached by its website host.
+	distribution.Set("Origins", config.NewSeq(pos, obj(pos,
+		"CustomOriginConfig", obj(pos, "OriginProtocolPolicy", "http-only", "OriginSSLProtocols", stringList(pos, "TLSv1.2")),
+		"DomainName", obj(pos, "Fn::Select", config.NewSeq(pos, config.NewInt(2, pos),
+			obj(pos, "Fn::Split", config.NewSeq(pos, config.NewString("/", pos), getAtt(bucketID, "WebsiteURL", pos))))),
+		"Id", originID)))
+	if certificate != "" {
+		distribution.Set("ViewerCertificate", obj(pos, "AcmCertificateArn", certificate, "MinimumProtocolVersion", "TLSv1.2_2021", "SslSupportMethod", "sni-only"))
+	}
+
+	c.resources = []named{
+		{bucketID, obj(pos, "Type", "AWS::S3::Bucket", "Properties", bucketProps, "UpdateReplacePolicy", "Delete", "DeletionPolicy", "Delete")},
+		{policyID, obj(pos, "Type", "AWS::S3::BucketPolicy", "Properties", obj(pos,
+			"Bucket", ref(bucketID, pos),
+			"PolicyDocument", obj(pos, "Statement", config.NewSeq(pos, obj(pos,
+				"Action", "s3:GetObject", "Effect", "Allow", "Principal", obj(pos, "AWS", "*"),
+				"Resource", join("", pos, getAtt(bucketID, "Arn", pos), config.NewString("/*", pos)))),
+				"Version", "2012-10-17")))},
+		{responseID, cloudfrontFunction("response", responseCode)},
+		{cdnID, obj(pos, "Type", "AWS::CloudFront::Distribution", "Properties", obj(pos, "DistributionConfig", distribution))},
+	}
+	if requestCode != "" {
+		c.resources = append(c.resources, named{requestID, cloudfrontFunction("request", requestCode)})
+	}
+	c.extensions = map[string]string{"distribution": cdnID, "bucket": bucketID}
+	domainOutput := getAtt(cdnID, "DomainName", pos)
+	if len(domains) > 0 {
+		domainOutput = config.NewString(domains[0], pos)
+	}
+	c.outputs = []named{
+		{LogicalID(id, "BucketName"), obj(pos, "Description", "Name of the bucket that stores the static website.", "Value", ref(bucketID, pos))},
+		{LogicalID(id, "Domain"), obj(pos, "Description", "Website domain name.", "Value", domainOutput)},
+		{LogicalID(id, "CloudFrontCName"), obj(pos, "Description", "CloudFront CNAME.", "Value", getAtt(cdnID, "DomainName", pos))},
+		{LogicalID(id, "DistributionId"), obj(pos, "Description", "ID of the CloudFront distribution.", "Value", ref(cdnID, pos))},
+	}
+	c.variables["cname"] = getAtt(cdnID, "DomainName", pos)
+	c.variables["assetsBucketName"] = ref(bucketID, pos)
+	return c
+}
+
+// ensureNameMaxLength shortens a name to max characters as lift does:
+// the start of the name, a dash and six hex digits of its MD5.
+func ensureNameMaxLength(name string, max int) string {
+	if len(name) <= max {
+		return name
+	}
+	sum := md5.Sum([]byte(name))
+	suffix := hex.EncodeToString(sum[:])[:6]
+	return name[:max-len(suffix)-1] + "-" + suffix
+}
