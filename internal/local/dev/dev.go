@@ -281,6 +281,16 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	if ds.HasErrors() {
 		return nil, ds.Err()
 	}
+	if opts.NoTimeout {
+		// API Gateway's 29/30 s integration limits would cancel an
+		// invocation held in a debugger, and discard its instance with it.
+		for _, r := range routes {
+			r.FunctionTimeout = 0
+		}
+		for _, r := range wsRoutes {
+			r.FunctionTimeout = 0
+		}
+	}
 	s.Warnings = ds
 	s.Routes, s.jobs = routes, jobs
 

@@ -1,12 +1,18 @@
 package dev
 
 import (
+	"context"
+	"net/http"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nimbusfw/nimbus/internal/config"
+	"github.com/nimbusfw/nimbus/internal/diag"
+	"github.com/nimbusfw/nimbus/internal/local"
 )
 
 const offlineYML = `service: s
@@ -93,4 +99,56 @@ func TestEveryOfflineOptionIsKnown(t *testing.T) {
 	if got := OfflineOptionNames(); !reflect.DeepEqual(got, want) {
 		t.Errorf("%q\nwant %q", got, want)
 	}
+}
+
+// deadlineInvoker records whether each invocation's context has a deadline.
+type deadlineInvoker struct{ deadlines chan bool }
+
+func (d *deadlineInvoker) Invoke(ctx context.Context, fn string, p []byte) (*local.Result, error) {
+	_, has := ctx.Deadline()
+	d.deadlines <- has
+	return &local.Result{Payload: []byte(`{"statusCode":200,"body":"ok"}`)}, nil
+}
+
+func TestNoTimeoutLiftsTheIntegrationTimeout(t *testing.T) {
+	yml := "service: s\nprovider: {name: aws, runtime: nodejs20.x}\nfunctions:\n  long:\n    handler: h.h\n    timeout: 120\n    events:\n      - http: GET /long\n      - httpApi: GET /v2/long\n"
+	for _, noTimeout := range []bool{false, true} {
+		inv := &deadlineInvoker{deadlines: make(chan bool, 2)}
+		s, err := Start(context.Background(), load(t, yml), Options{HTTPPort: -1, LambdaPort: -1, AWSPort: -1, Invoker: inv, NoTimeout: noTimeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/dev/long", "/v2/long"} {
+			resp, err := http.Get(s.HTTPURL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			// A 120 s function is cut at API Gateway's 29/30 s unless --noTimeout.
+			if has := <-inv.deadlines; has == noTimeout {
+				t.Errorf("noTimeout=%v %s: deadline %v", noTimeout, path, has)
+			}
+		}
+		s.Shutdown(context.Background())
+	}
+}
+
+func FuzzOfflineSettings(f *testing.F) {
+	f.Add(offlineYML)
+	f.Add("custom:\n  serverless-offline:\n    corsAllowOrigin: [a, {b: c}]\n    terminateIdleLambdaTime: 1.5\n    httpsProtocol: [x]\n")
+	f.Fuzz(func(t *testing.T, yml string) {
+		root, ds := config.Parse("serverless.yml", []byte(yml), diag.NewSources())
+		if ds.HasErrors() || root == nil {
+			return
+		}
+		var o Options
+		for _, d := range applyOfflineSettings(&o, root.Lookup("custom", "serverless-offline"), "/svc") {
+			if !strings.HasPrefix(d.Path, "custom.serverless-offline.") || d.Severity != diag.Warning {
+				t.Fatalf("diagnostic %+v", d)
+			}
+		}
+		if o.IdleTimeout < 0 || (o.HTTPSDir != "" && !filepath.IsAbs(o.HTTPSDir)) {
+			t.Fatalf("%+v", o)
+		}
+	})
 }

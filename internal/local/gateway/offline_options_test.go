@@ -279,3 +279,27 @@ func TestIgnoreJWTSignature(t *testing.T) {
 		}
 	}
 }
+
+func FuzzEnforceSecure(f *testing.F) {
+	for _, s := range []string{"a=1", "a=1; Secure", "a=1;HttpOnly;secure", "a=b=c; Path=/", "", ";;", "x; httponly=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cookie string) {
+		got := enforceSecure(cookie)
+		if !strings.HasPrefix(got, cookie) {
+			t.Fatalf("%q lost its original text: %q", cookie, got)
+		}
+		if again := enforceSecure(got); again != got {
+			t.Fatalf("not idempotent: %q then %q", got, again)
+		}
+		var secure, httpOnly bool
+		for _, attr := range strings.Split(got, ";")[1:] {
+			name, _, _ := strings.Cut(strings.TrimSpace(attr), "=")
+			secure = secure || strings.EqualFold(name, "secure")
+			httpOnly = httpOnly || strings.EqualFold(name, "httponly")
+		}
+		if !secure || !httpOnly {
+			t.Fatalf("%q lacks Secure or HttpOnly", got)
+		}
+	})
+}

@@ -122,3 +122,22 @@ func TestProxyTarget(t *testing.T) {
 		}
 	}
 }
+
+func FuzzResourceRoutes(f *testing.F) {
+	f.Add(resourceRoutesYML)
+	f.Add("resources:\n  Resources:\n    A: {Type: AWS::ApiGateway::Resource, Properties: {ParentId: {Ref: B}, PathPart: a}}\n    B: {Type: AWS::ApiGateway::Resource, Properties: {ParentId: {Ref: A}, PathPart: b}}\n    M: {Type: AWS::ApiGateway::Method, Properties: {ResourceId: {Ref: A}, HttpMethod: GET, Integration: {Type: HTTP_PROXY, Uri: 'http://x/{a}'}}}\n")
+	f.Fuzz(func(t *testing.T, yml string) {
+		root, ds := config.Parse("serverless.yml", []byte(yml), diag.NewSources())
+		if ds.HasErrors() || root == nil {
+			return
+		}
+		svc := loadService(t, "service: s\nprovider: {name: aws}\n")
+		svc.Root = root
+		routes, _ := ResourceRoutes(svc, root.Lookup("custom", "serverless-offline", "resourceRoutes"))
+		for _, r := range routes {
+			if r.ProxyURI == "" || !strings.HasPrefix(r.Path, "/") || r.Kind != REST {
+				t.Fatalf("bad route %+v", r)
+			}
+		}
+	})
+}
