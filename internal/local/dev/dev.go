@@ -452,6 +452,11 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 		if opts.NoPrependStage {
 			albStage = ""
 		}
+		if p := strings.Trim(opts.Prefix, "/"); p != "" {
+			// serverless-offline puts --prefix before the stage on ALB
+			// paths too.
+			albStage = strings.Trim(p+"/"+albStage, "/")
+		}
 		s.alb = gateway.NewALB(gateway.ALBConfig{Rules: albRules, Invoker: inv, Stage: albStage, Log: s.log.line})
 		handlers = append(handlers, s.alb)
 	}

@@ -152,3 +152,28 @@ func FuzzOfflineSettings(f *testing.F) {
 		}
 	})
 }
+
+func TestPrefixReachesALBRules(t *testing.T) {
+	yml := "service: s\nprovider: {name: aws, runtime: nodejs20.x}\nfunctions:\n  orders:\n    handler: h.h\n    events:\n      - alb: {listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/x/1/2, priority: 1, conditions: {path: /orders}}\n"
+	for _, c := range []struct {
+		noStage bool
+		path    string
+		want    int
+	}{{false, "/api/dev/orders", 200}, {false, "/orders", 200}, {false, "/dev/orders", 404}, {true, "/api/orders", 200}, {true, "/api/dev/orders", 404}} {
+		inv := &deadlineInvoker{deadlines: make(chan bool, 1)}
+		s, err := Start(context.Background(), load(t, yml), Options{HTTPPort: -1, LambdaPort: -1, AWSPort: -1, ALBPort: -1,
+			Invoker: inv, Prefix: "api", NoPrependStage: c.noStage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(s.ALBURL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("noPrependStageInUrl=%v %s: %d, want %d", c.noStage, c.path, resp.StatusCode, c.want)
+		}
+		s.Shutdown(context.Background())
+	}
+}
