@@ -123,7 +123,7 @@ func newDevCmd() *cobra.Command {
 	f.Float64Var(&o.ClockSpeed, "clock-speed", 1, "run schedules this many times faster than real time")
 	f.MarkHidden("clock-speed")
 	// serverless-offline 13's other options, so its users' commands carry over.
-	f.StringVar(&o.Prefix, "prefix", "", "serve HTTP routes under /{prefix}/…")
+	f.StringVar(&o.Prefix, "prefix", "", "serve HTTP and ALB routes under /{prefix}/…")
 	f.BoolVar(&o.NoTimeout, "noTimeout", false, "let invocations run past their function's timeout (for debuggers)")
 	f.BoolVar(&o.LocalEnvironment, "localEnvironment", false, "give handlers this shell's environment beneath the service's variables")
 	f.IntVar(&idleLambda, "terminateIdleLambdaTime", 0, "stop function instances idle for this many seconds (default 300)")
@@ -140,10 +140,10 @@ func newDevCmd() *cobra.Command {
 		flag bool
 	}
 	for _, name := range []string{"dockerHost", "dockerHostServicePath", "dockerNetwork", "layersDir", "preLoadModules"} {
-		f.StringVar(&ignored.text, name, "", "accepted for serverless-offline; "+nimbus.IgnoredOfflineOptions[name])
+		f.StringVar(&ignored.text, name, "", "serverless-offline option: "+nimbus.IgnoredOfflineOptions[name])
 	}
 	for _, name := range []string{"dockerReadOnly", "useDocker", "useInProcess", "noSponsor", "reloadHandler", "disableCookieValidation"} {
-		f.BoolVar(&ignored.flag, name, false, "accepted for serverless-offline; "+nimbus.IgnoredOfflineOptions[name])
+		f.BoolVar(&ignored.flag, name, false, "serverless-offline option: "+nimbus.IgnoredOfflineOptions[name])
 	}
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the session to this file")
 	f.MarkHidden("cpuprofile")
