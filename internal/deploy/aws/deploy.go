@@ -142,6 +142,10 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 		}
 	}
 
+	if err := fixLogSubscriptionFilters(ctx, c, b, opts.Service); err != nil {
+		return nil, err
+	}
+
 	rep.Step("Uploading artifacts to s3://" + bucket + "/" + b.ArtifactDirectoryName)
 	if err := upload(ctx, c.S3, b, bucket, opts.UploadConcurrency, putOpts...); err != nil {
 		removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")

@@ -61,6 +61,20 @@ type fakeCloudFormation struct {
 	policies []string
 	creates  []*cloudformation.CreateStackInput
 	updates  []*cloudformation.UpdateStackInput
+	// resources maps the stack's logical IDs to physical IDs, for
+	// DescribeStackResources.
+	resources map[string]string
+}
+
+func (f *fakeCloudFormation) DescribeStackResources(ctx context.Context, in *cloudformation.DescribeStackResourcesInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStackResourcesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := aws.ToString(in.LogicalResourceId)
+	phys, ok := f.resources[id]
+	if !ok {
+		return nil, &smithy.GenericAPIError{Code: "ValidationError", Message: "Resource " + id + " does not exist for stack " + aws.ToString(in.StackName)}
+	}
+	return &cloudformation.DescribeStackResourcesOutput{StackResources: []cftypes.StackResource{{LogicalResourceId: aws.String(id), PhysicalResourceId: aws.String(phys)}}}, nil
 }
 
 func (f *fakeCloudFormation) GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, _ ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
