@@ -434,7 +434,7 @@ func buildConstruct(p config.Pair, stackName, region string, root *config.Node, 
 		c = buildWebhook(p.Key, v, region, ds)
 	case DatabaseType:
 		c = buildDatabase(p.Key, v, ds)
-	case StaticWebsiteType:
+	case StaticWebsiteType, SinglePageAppType:
 		c = buildWebsite(p.Key, typ, v, stackName, region, ds)
 	default:
 		ds.Errorf(t.Pos, path+".type", "The construct '%s' has an unknown type '%s'", p.Key, typ)

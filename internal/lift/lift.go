@@ -1,5 +1,6 @@
 // Package lift reproduces serverless-lift's `queue`, `storage`,
-// `webhook` and `database/dynamodb-single-table` constructs without running the plugin: the ${construct:…} variable
+// `webhook`, `database/dynamodb-single-table`, `static-website` and
+// `single-page-app` constructs without running the plugin: the ${construct:…} variable
 // source, and the expansion of a resolved config with the functions,
 // events, IAM statements, resources and outputs lift adds. The expanded
 // tree is what every later stage reads (print, compile, local dev), so
@@ -24,7 +25,7 @@ const PluginName = "serverless-lift"
 
 // SupportedTypes are the construct types Nimbus expands, in the order
 // messages name them.
-var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType, StaticWebsiteType}
+var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType, StaticWebsiteType, SinglePageAppType}
 
 // Enabled reports whether the config lists serverless-lift among its
 // plugins (a list, or the object form's modules).

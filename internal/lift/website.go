@@ -91,6 +91,7 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 	requestID := LogicalID(id, "RequestFunction", "Resource")
 	cdnID := LogicalID(id, "CDN", "Resource")
 	originID := LogicalID(id, "CDN", "Origin1")
+	identityID := LogicalID(id, "CDN", "Origin1", "S3Origin", "Resource")
 
 	bucketProps := config.NewMap(pos)
 	if flag(v.Get("versionedAssets")) {
@@ -99,13 +100,19 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 			"ExpirationInDays", 1, "Status", "Enabled",
 			"TagFilters", config.NewSeq(pos, obj(pos, "Key", "Obsolete", "Value", "true"))))))
 	}
-	bucketProps.Set("PublicAccessBlockConfiguration", obj(pos, "BlockPublicAcls", false, "BlockPublicPolicy", false, "IgnorePublicAcls", false, "RestrictPublicBuckets", false))
-	website := config.NewMap(pos)
-	if errorPath != "" && typ == StaticWebsiteType {
-		website.Set("ErrorDocument", config.NewString(errorPath, pos))
+	// A static website is served by S3's public website endpoint; a
+	// single-page app's bucket stays private, read through an origin
+	// access identity.
+	websiteBucket := typ == StaticWebsiteType
+	if websiteBucket {
+		bucketProps.Set("PublicAccessBlockConfiguration", obj(pos, "BlockPublicAcls", false, "BlockPublicPolicy", false, "IgnorePublicAcls", false, "RestrictPublicBuckets", false))
+		website := config.NewMap(pos)
+		if errorPath != "" {
+			website.Set("ErrorDocument", config.NewString(errorPath, pos))
+		}
+		website.Set("IndexDocument", config.NewString("index.html", pos))
+		bucketProps.Set("WebsiteConfiguration", website)
 	}
-	website.Set("IndexDocument", config.NewString("index.html", pos))
-	bucketProps.Set("WebsiteConfiguration", website)
 
 	headers := securityHeaders
 	if flag(v.Lookup("security", "allowIframe")) {
@@ -168,27 +175,49 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 	distribution.Set("Enabled", config.NewBool(true, pos))
 	distribution.Set("HttpVersion", config.NewString("http2", pos))
 	distribution.Set("IPV6Enabled", config.NewBool(true, pos))
-	// A website bucket is an HTTP origin, reached by its website host.
-	distribution.Set("Origins", config.NewSeq(pos, obj(pos,
-		"CustomOriginConfig", obj(pos, "OriginProtocolPolicy", "http-only", "OriginSSLProtocols", stringList(pos, "TLSv1.2")),
-		"DomainName", obj(pos, "Fn::Select", config.NewSeq(pos, config.NewInt(2, pos),
-			obj(pos, "Fn::Split", config.NewSeq(pos, config.NewString("/", pos), getAtt(bucketID, "WebsiteURL", pos))))),
-		"Id", originID)))
+	if websiteBucket {
+		// A website bucket is an HTTP origin, reached by its website host.
+		distribution.Set("Origins", config.NewSeq(pos, obj(pos,
+			"CustomOriginConfig", obj(pos, "OriginProtocolPolicy", "http-only", "OriginSSLProtocols", stringList(pos, "TLSv1.2")),
+			"DomainName", obj(pos, "Fn::Select", config.NewSeq(pos, config.NewInt(2, pos),
+				obj(pos, "Fn::Split", config.NewSeq(pos, config.NewString("/", pos), getAtt(bucketID, "WebsiteURL", pos))))),
+			"Id", originID)))
+	} else {
+		distribution.Set("Origins", config.NewSeq(pos, obj(pos,
+			"DomainName", getAtt(bucketID, "RegionalDomainName", pos),
+			"Id", originID,
+			"S3OriginConfig", obj(pos, "OriginAccessIdentity", join("", pos,
+				config.NewString("origin-access-identity/cloudfront/", pos), ref(identityID, pos))))))
+	}
 	if certificate != "" {
 		distribution.Set("ViewerCertificate", obj(pos, "AcmCertificateArn", certificate, "MinimumProtocolVersion", "TLSv1.2_2021", "SslSupportMethod", "sni-only"))
 	}
 
+	bucket := obj(pos, "Type", "AWS::S3::Bucket")
+	if len(bucketProps.Pairs) > 0 {
+		bucket.Set("Properties", bucketProps)
+	}
+	bucket.Set("UpdateReplacePolicy", config.NewString("Delete", pos))
+	bucket.Set("DeletionPolicy", config.NewString("Delete", pos))
+	reader := obj(pos, "AWS", "*")
+	if !websiteBucket {
+		reader = obj(pos, "CanonicalUser", getAtt(identityID, "S3CanonicalUserId", pos))
+	}
 	c.resources = []named{
-		{bucketID, obj(pos, "Type", "AWS::S3::Bucket", "Properties", bucketProps, "UpdateReplacePolicy", "Delete", "DeletionPolicy", "Delete")},
+		{bucketID, bucket},
 		{policyID, obj(pos, "Type", "AWS::S3::BucketPolicy", "Properties", obj(pos,
 			"Bucket", ref(bucketID, pos),
 			"PolicyDocument", obj(pos, "Statement", config.NewSeq(pos, obj(pos,
-				"Action", "s3:GetObject", "Effect", "Allow", "Principal", obj(pos, "AWS", "*"),
+				"Action", "s3:GetObject", "Effect", "Allow", "Principal", reader,
 				"Resource", join("", pos, getAtt(bucketID, "Arn", pos), config.NewString("/*", pos)))),
 				"Version", "2012-10-17")))},
 		{responseID, cloudfrontFunction("response", responseCode)},
-		{cdnID, obj(pos, "Type", "AWS::CloudFront::Distribution", "Properties", obj(pos, "DistributionConfig", distribution))},
 	}
+	if !websiteBucket {
+		c.resources = append(c.resources, named{identityID, obj(pos, "Type", "AWS::CloudFront::CloudFrontOriginAccessIdentity", "Properties", obj(pos,
+			"CloudFrontOriginAccessIdentityConfig", obj(pos, "Comment", "Identity for "+originID)))})
+	}
+	c.resources = append(c.resources, named{cdnID, obj(pos, "Type", "AWS::CloudFront::Distribution", "Properties", obj(pos, "DistributionConfig", distribution))})
 	if requestCode != "" {
 		c.resources = append(c.resources, named{requestID, cloudfrontFunction("request", requestCode)})
 	}

@@ -61,3 +61,32 @@ func TestEnsureNameMaxLength(t *testing.T) {
 		t.Errorf("long name = %s", got)
 	}
 }
+
+func TestSinglePageAppReadsItsPrivateBucketThroughAnOriginIdentity(t *testing.T) {
+	root := parse(t, "service: s\nprovider: {name: aws}\nconstructs:\n  app:\n    type: single-page-app\n    path: dist\n    errorPage: 404.html\n")
+	l := New(root)
+	if _, ds := l.Expand(root, "dev"); ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	l.AddResources(root)
+	res := root.Lookup("resources", "Resources")
+	if res.Get(LogicalID("app", "Bucket", "Resource")).Has("Properties") {
+		t.Error("a single-page app's bucket has no website configuration")
+	}
+	identity := LogicalID("app", "CDN", "Origin1", "S3Origin", "Resource")
+	if res.Get(identity) == nil {
+		t.Fatalf("no origin access identity %s", identity)
+	}
+	principal, _ := res.Lookup(LogicalID("app", "Bucket", "Policy", "Resource"), "Properties", "PolicyDocument", "Statement").Items[0].Get("Principal").MarshalJSON()
+	if want := `{"CanonicalUser":{"Fn::GetAtt":["` + identity + `","S3CanonicalUserId"]}}`; string(principal) != want {
+		t.Errorf("Principal = %s", principal)
+	}
+	cfg := res.Lookup(LogicalID("app", "CDN", "Resource"), "Properties", "DistributionConfig")
+	if page := cfg.Get("CustomErrorResponses").Items[0].Get("ResponsePagePath").Scalar(); page != "/404.html" {
+		t.Errorf("error page = %s", page)
+	}
+	code := res.Lookup(LogicalID("app", "RequestFunction", "Resource"), "Properties", "FunctionCode").Scalar()
+	if !strings.Contains(code, `request.uri = "/index.html"`) || strings.Contains(code, "Moved Permanently") {
+		t.Errorf("request function:\n%s", code)
+	}
+}
