@@ -74,3 +74,35 @@ functions:
 		t.Error("host variable passed without HostEnviron")
 	}
 }
+
+// TestNoTimeoutOverRPC is the same for aws-lambda-go's RPC protocol, whose
+// connection deadline is the function's timeout unless NoTimeout.
+func TestNoTimeoutOverRPC(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "go")
+	yml := `service: gosvc
+provider: {name: aws, runtime: provided.al2023}
+functions:
+  echo: {handler: bootstrap, timeout: 1}
+`
+	p, dir := startPool(t, yml, nil, Options{NoTimeout: true})
+	buildGoEcho(t, dir, "")
+	first := decode(t, invoke(t, p, "echo", `{"quiet":true}`).Payload)
+	if !servedOverRPC(t, p, "echo") {
+		t.Fatal("the aws-lambda-go handler is not served over RPC")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := p.Invoke(ctx, "echo", []byte(`{"quiet":true,"sleepMs":1300}`))
+	if err != nil {
+		t.Fatalf("invocation past the 1 s timeout failed: %v", err)
+	}
+	late := decode(t, res.Payload)
+	if res.FunctionError != "" || late["pid"] != first["pid"] {
+		t.Errorf("want the same instance to answer: first %v, then %s", first["pid"], res.Payload)
+	}
+	// The next call on the same connection is not cut by a stale deadline.
+	if again := decode(t, invoke(t, p, "echo", `{"quiet":true}`).Payload); again["pid"] != first["pid"] {
+		t.Errorf("instance replaced after a long call: %v then %v", first["pid"], again["pid"])
+	}
+}
