@@ -2,13 +2,24 @@ package dev
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	"github.com/nimbusfw/nimbus/internal/diag"
@@ -175,5 +186,67 @@ func TestPrefixReachesALBRules(t *testing.T) {
 			t.Errorf("noPrependStageInUrl=%v %s: %d, want %d", c.noStage, c.path, resp.StatusCode, c.want)
 		}
 		s.Shutdown(context.Background())
+	}
+}
+
+// writeSelfSigned puts a cert.pem and key.pem for 127.0.0.1 into dir.
+func writeSelfSigned(t *testing.T, dir string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+}
+
+func TestHTTPSServesHTTPWebSocketAndALB(t *testing.T) {
+	yml := "service: s\nprovider: {name: aws, runtime: nodejs20.x}\nfunctions:\n  f:\n    handler: h.h\n    events:\n      - http: GET /hello\n      - websocket: $default\n      - alb: {listenerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/x/1/2, priority: 1, conditions: {path: /hello}}\n"
+	certs := t.TempDir()
+	writeSelfSigned(t, certs)
+	inv := &deadlineInvoker{deadlines: make(chan bool, 8)}
+	s, err := Start(context.Background(), load(t, yml), Options{HTTPPort: -1, LambdaPort: -1, AWSPort: -1, ALBPort: -1, WebSocketPort: -1,
+		Invoker: inv, HTTPSDir: certs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	for _, u := range []string{s.HTTPURL, s.WebSocketURL, s.ALBURL} {
+		if !strings.HasPrefix(u, "https://") {
+			t.Errorf("%s is not https", u)
+		}
+	}
+	if !strings.HasPrefix(s.LambdaURL, "http://") || !strings.HasPrefix(s.AWSURL, "http://") {
+		t.Errorf("Lambda and AWS APIs should stay plain HTTP: %s %s", s.LambdaURL, s.AWSURL)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	for _, u := range []string{s.HTTPURL + "/dev/hello", s.ALBURL + "/hello"} {
+		resp, err := client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.TLS == nil {
+			t.Errorf("%s: %d over TLS %v", u, resp.StatusCode, resp.TLS != nil)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "wss"+strings.TrimPrefix(s.WebSocketURL, "https")+"/dev", &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		t.Fatalf("wss: %v", err)
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+
+	if _, err := Start(context.Background(), load(t, yml), Options{HTTPPort: -1, LambdaPort: -1, AWSPort: -1, Invoker: inv, HTTPSDir: t.TempDir()}); err == nil ||
+		!strings.Contains(err.Error(), "needs cert.pem and key.pem") {
+		t.Errorf("missing certificates: %v", err)
 	}
 }
