@@ -247,3 +247,35 @@ func ensureNameMaxLength(name string, max int) string {
 	suffix := hex.EncodeToString(sum[:])[:6]
 	return name[:max-len(suffix)-1] + "-" + suffix
 }
+
+// Website is a construct whose files lift uploads to its bucket after
+// each deploy (and then invalidates its CloudFront cache).
+type Website struct {
+	ID, Type string
+	// Path is the directory to upload, as written.
+	Path string
+	// BucketOutput is the stack output holding the bucket's name.
+	BucketOutput string
+}
+
+// Websites lists the website constructs of a service that uses lift, in
+// the order they are written.
+func Websites(root *config.Node) []Website {
+	if !Enabled(root) {
+		return nil
+	}
+	var out []Website
+	for _, p := range root.Get("constructs").Entries() {
+		if typ := p.Value.Get("type").Scalar0(); IsWebsite(typ) {
+			out = append(out, Website{ID: p.Key, Type: typ, Path: p.Value.Get("path").Scalar0(), BucketOutput: LogicalID(p.Key, "BucketName")})
+		}
+	}
+	return out
+}
+
+// UploadWarning is what a deploy says about a website construct while
+// Nimbus does not upload website files.
+func (w Website) UploadWarning() string {
+	return "Warning: nimbus deploy does not upload website files yet: upload '" + w.Path + "' of " + w.Type + " '" + w.ID +
+		"' to the bucket named by stack output " + w.BucketOutput + " (e.g. aws s3 sync) and invalidate its CloudFront distribution yourself"
+}

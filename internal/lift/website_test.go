@@ -90,3 +90,17 @@ func TestSinglePageAppReadsItsPrivateBucketThroughAnOriginIdentity(t *testing.T)
 		t.Errorf("request function:\n%s", code)
 	}
 }
+
+func TestWebsitesListsOnlyWebsiteConstructs(t *testing.T) {
+	doc := "service: s\nconstructs:\n  jobs: {type: queue, worker: {handler: h.h}}\n  site: {type: static-website, path: public}\n  app: {type: single-page-app, path: dist}\n"
+	if got := Websites(parse(t, doc)); got != nil {
+		t.Errorf("without the plugin: %v", got)
+	}
+	got := Websites(parse(t, doc+"plugins: [serverless-lift]\n"))
+	if len(got) != 2 || got[0].ID != "site" || got[1].Path != "dist" || got[1].BucketOutput != LogicalID("app", "BucketName") {
+		t.Fatalf("websites = %+v", got)
+	}
+	if w := got[0].UploadWarning(); !strings.Contains(w, "does not upload") || !strings.Contains(w, "'public'") || !strings.Contains(w, got[0].BucketOutput) {
+		t.Errorf("warning = %s", w)
+	}
+}
