@@ -14,6 +14,7 @@ import (
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
+	"github.com/nimbusfw/nimbus/internal/lift"
 	"github.com/nimbusfw/nimbus/internal/service"
 )
 
@@ -99,6 +100,11 @@ func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if opts.Reporter != nil {
+		for _, w := range lift.Websites(p.Service.Root) {
+			opts.Reporter.Step(w.UploadWarning())
+		}
 	}
 	return &DeployResult{
 		Skipped: res.Skipped, NoStackUpdate: res.NoStackUpdate, EmptyChangeSet: res.EmptyChangeSet, Created: res.Created,
