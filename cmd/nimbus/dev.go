@@ -51,6 +51,14 @@ func newDevCmd() *cobra.Command {
 		if fl.Changed("corsDisallowCredentials") {
 			o.CORSDisallowCredentials = &corsDisallow
 		}
+		if allow, _ := fl.GetBool("no-corsDisallowCredentials"); allow {
+			// serverless v3's spelling of "false" for a boolean option.
+			corsDisallow = false
+			o.CORSDisallowCredentials = &corsDisallow
+		}
+		if fl.Changed("no-dockerReadOnly") {
+			fmt.Fprintf(cmd.ErrOrStderr(), "--no-dockerReadOnly: %s\n", nimbus.IgnoredOfflineOptions["dockerReadOnly"])
+		}
 		if idleLambda > 0 {
 			o.IdleTimeout = time.Duration(idleLambda) * time.Second
 		}
@@ -134,6 +142,9 @@ func newDevCmd() *cobra.Command {
 	f.StringVar(&corsHeaders, "corsAllowHeaders", "", "comma-separated headers for REST routes whose cors names none")
 	f.StringVar(&corsExposed, "corsExposedHeaders", "", "comma-separated Access-Control-Expose-Headers for REST routes with cors")
 	f.BoolVar(&corsDisallow, "corsDisallowCredentials", false, "false allows credentials on every REST route with cors")
+	f.Bool("no-corsDisallowCredentials", false, "allow credentials on every REST route with cors (serverless v3's --no-<option>)")
+	f.Bool("no-dockerReadOnly", false, "serverless-offline option: "+nimbus.IgnoredOfflineOptions["dockerReadOnly"])
+	f.MarkHidden("no-dockerReadOnly")
 	f.BoolVar(&o.ResourceRoutes, "resourceRoutes", false, "forward resources' HTTP_PROXY API Gateway methods to their Uri")
 	var ignored struct {
 		text string
