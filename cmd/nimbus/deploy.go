@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/pkg/nimbus"
 )
 
@@ -36,6 +37,9 @@ func newDeployCmd() *cobra.Command {
 				out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 				svc := p.Service
 				fmt.Fprintf(errw, "Deploying %s to stage %s (%s)\n", svc.Name, svc.Stage, svc.Region)
+				if ws := nimbus.DeployWarnings(p); len(ws) > 0 {
+					diag.Render(errw, ws, p.Sources)
+				}
 				view := newProgressView(errw)
 				opts.Reporter = view
 				start := time.Now()

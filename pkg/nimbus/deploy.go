@@ -14,6 +14,7 @@ import (
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
+	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/lift"
 	"github.com/nimbusfw/nimbus/internal/service"
 )
@@ -293,6 +294,30 @@ func firstString(nodes ...*config.Node) string {
 		}
 	}
 	return ""
+}
+
+// DeployWarnings are the warnings v3's deploy gives before it starts
+// (deploy/lib/extended-validate.js): a function with a timeout over 30
+// seconds behind a synchronous http event, since API Gateway answers after
+// 30 seconds whatever the function does. Only the function's own timeout
+// counts, as in v3.
+func DeployWarnings(p *Project) diag.Diagnostics {
+	var ds diag.Diagnostics
+	for _, f := range p.Service.Functions {
+		t := f.Raw.Get("timeout")
+		secs, ok := t.Int()
+		if !ok || secs <= 30 {
+			continue
+		}
+		for _, e := range f.Events {
+			if e.Type == "http" && !(e.Value != nil && e.Value.Kind == config.Map && e.Value.Get("async").Truthy()) {
+				ds.Warnf(t.Pos, "functions."+f.Key+".timeout",
+					"Function %s has timeout of %d seconds, however, it's attached to API Gateway so it's automatically limited to 30 seconds.", f.Key, secs)
+				break
+			}
+		}
+	}
+	return ds
 }
 
 // ListDeployments lists the deployments in the deployment bucket, oldest
