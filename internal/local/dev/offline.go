@@ -45,6 +45,10 @@ var offlineOptions = map[string]bool{
 	"websocketPort": true, "awsPort": true, "apiKey": true,
 }
 
+// renamedOfflineOptions are older serverless-offline options that
+// services still carry, with their current name.
+var renamedOfflineOptions = map[string]string{"port": "httpPort"}
+
 // applyOfflineSettings reads custom.serverless-offline the way the plugin
 // merges it: every option the command line left unset takes the value
 // found there. Options Nimbus ignores, and keys serverless-offline 13 does
@@ -58,6 +62,8 @@ func applyOfflineSettings(o *Options, c *config.Node, dir string) diag.Diagnosti
 	for _, p := range c.Pairs {
 		if note, ok := IgnoredOfflineOptions[p.Key]; ok {
 			ds.Warnf(p.KeyPos, at+p.Key, "%s: %s", p.Key, note)
+		} else if renamed, ok := renamedOfflineOptions[p.Key]; ok {
+			ds.Warnf(p.KeyPos, at+p.Key, "serverless-offline 13 has no option %q (it is %s now); ignored", p.Key, renamed)
 		} else if !offlineOptions[p.Key] {
 			ds.Warnf(p.KeyPos, at+p.Key, "serverless-offline 13 has no option %q; ignored", p.Key)
 		}

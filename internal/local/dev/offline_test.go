@@ -43,6 +43,7 @@ custom:
     useDocker: true
     layersDir: /tmp/layers
     allowCache: true
+    port: 4000
 `
 
 func TestOfflineSettingsFromCustom(t *testing.T) {
@@ -67,6 +68,7 @@ func TestOfflineSettingsFromCustom(t *testing.T) {
 		"custom.serverless-offline.useDocker @serverless.yml:15:5: useDocker: " + dockerNote,
 		"custom.serverless-offline.layersDir @serverless.yml:16:5: layersDir: " + IgnoredOfflineOptions["layersDir"],
 		`custom.serverless-offline.allowCache @serverless.yml:17:5: serverless-offline 13 has no option "allowCache"; ignored`,
+		`custom.serverless-offline.port @serverless.yml:18:5: serverless-offline 13 has no option "port" (it is httpPort now); ignored`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
