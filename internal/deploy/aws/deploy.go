@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -88,6 +89,9 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 	rep := opts.Reporter
 	if rep == nil {
 		rep = NopReporter{}
+	}
+	if err := checkStackName(b.StackName); err != nil {
+		return nil, err
 	}
 	res := &DeployResult{ArtifactDirectory: b.ArtifactDirectoryName}
 	st, err := waitReady(ctx, c.CloudFormation, b.StackName, rep, true)
@@ -247,6 +251,22 @@ func uploadOptions(c *Clients, b *Bundle, existing *cftypes.Stack, rep Reporter)
 	}
 	rep.Step("Using S3 Transfer Acceleration Endpoint")
 	return []func(*s3.Options){func(o *s3.Options) { o.UseAccelerate = true }}
+}
+
+// invalidStackName is v3's test of a stack name (create-stack.js): a
+// non-letter first character, or any character but letters, digits and
+// hyphens.
+var invalidStackName = regexp.MustCompile(`^[^a-zA-Z].+|.*[^a-zA-Z0-9-].*`)
+
+// checkStackName refuses, before anything is created, a stack name
+// CloudFormation would refuse (v3's INVALID_STACK_NAME_ERROR). A stage
+// given with --stage, such as "dev_1", can make one out of a valid service.
+func checkStackName(name string) error {
+	if invalidStackName.MatchString(name) || len(name) > 128 {
+		return fmt.Errorf("the stack service name %q is not valid. A service name should only contain alphanumeric "+
+			"(case sensitive) and hyphens. It should start with an alphabetic character and shouldn't exceed 128 characters", name)
+	}
+	return nil
 }
 
 // readyStack returns the stack when it exists and no operation is running

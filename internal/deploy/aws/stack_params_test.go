@@ -229,3 +229,32 @@ func TestDeployRefusesAStackWaitingForReviewAsV3Does(t *testing.T) {
 		}
 	}
 }
+
+func TestDeployRefusesAStackNameCloudFormationWouldRefuse(t *testing.T) {
+	for name, valid := range map[string]bool{
+		"svc-dev":                      true,
+		"Svc-Prod2":                    true,
+		"svc-dev_1":                    false,
+		"1svc-dev":                     false,
+		"svc.dev":                      false,
+		"s" + strings.Repeat("a", 127): true,
+		"s" + strings.Repeat("a", 128): false,
+	} {
+		cf := existingStack("UPDATE_COMPLETE")
+		cf.scripts = [][]step{updateOK}
+		b := testBundle(t, "1700000000000-2023-11-14T22:13:20.000Z")
+		b.StackName = name
+		_, err := Deploy(context.Background(), &Clients{CloudFormation: cf, S3: newFakeS3(testBucket), Lambda: fakeLambda{}}, b, DeployOptions{})
+		if valid && err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if !valid {
+			if err == nil || !strings.Contains(err.Error(), "is not valid") {
+				t.Errorf("%s: err = %v, want v3's invalid stack name error", name, err)
+			}
+			if len(cf.calls) != 0 {
+				t.Errorf("%s: calls %v before refusing", name, cf.calls)
+			}
+		}
+	}
+}
