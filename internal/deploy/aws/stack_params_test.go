@@ -258,3 +258,18 @@ func TestDeployRefusesAStackNameCloudFormationWouldRefuse(t *testing.T) {
 		}
 	}
 }
+
+func TestRollbackSetsStackPolicyAfterTheUpdateAsV3Does(t *testing.T) {
+	cf := existingStack("UPDATE_COMPLETE")
+	cf.scripts = [][]step{updateOK}
+	s3 := newFakeS3(testBucket)
+	s3.objects[testBucket]["serverless/svc/dev/1600000000000-2020-09-13T12:26:40.000Z/"+CompiledTemplateFile] = []byte(`{"Resources":{}}`)
+	c := &Clients{CloudFormation: cf, S3: s3, Lambda: fakeLambda{}}
+	// v3's rollback runs update-stack.js's update(), policy step included.
+	if _, err := Rollback(context.Background(), c, withPolicy(testBundle(t, "x")), 1600000000000, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(cf.policies) != 1 || cf.policies[0] != denyReplacePolicy || indexOf(cf.calls, "SetStackPolicy") < indexOf(cf.calls, "ExecuteChangeSet") {
+		t.Errorf("policies %q, calls %v: want the policy set once the rollback's update ended", cf.policies, cf.calls)
+	}
+}
