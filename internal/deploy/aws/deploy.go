@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -151,7 +153,7 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 	}
 
 	rep.Step("Uploading artifacts to s3://" + bucket + "/" + b.ArtifactDirectoryName)
-	if err := upload(ctx, c.S3, b, bucket, opts.UploadConcurrency, putOpts...); err != nil {
+	if err := upload(ctx, c.S3, b, bucket, uploadConcurrency(opts.UploadConcurrency), putOpts...); err != nil {
 		removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
 		return nil, err
 	}
@@ -227,6 +229,19 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 		rep.Step("Warning: could not remove old deployment artifacts: " + err.Error())
 	}
 	return res, nil
+}
+
+// uploadConcurrency is the caller's bound, else v3's
+// SLS_MAX_CONCURRENT_ARTIFACTS_UPLOADS when set (users lower it on slow
+// links), else 0 for parallel's default of 8.
+func uploadConcurrency(given int) int {
+	if given > 0 {
+		return given
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(os.Getenv("SLS_MAX_CONCURRENT_ARTIFACTS_UPLOADS"))); err == nil && n > 0 {
+		return n
+	}
+	return 0
 }
 
 // uploadOptions turns on S3 Transfer Acceleration for the uploads under

@@ -94,3 +94,22 @@ func TestMonitoringFrequencyFollowsServerlessV3Variable(t *testing.T) {
 		}
 	}
 }
+
+func TestUploadConcurrencyFollowsServerlessV3Variable(t *testing.T) {
+	for _, tc := range []struct {
+		given int
+		env   string
+		want  int
+	}{
+		{0, "", 0},
+		{0, "2", 2},
+		{4, "2", 4},
+		{0, "many", 0},
+		{0, "0", 0},
+	} {
+		t.Setenv("SLS_MAX_CONCURRENT_ARTIFACTS_UPLOADS", tc.env)
+		if got := uploadConcurrency(tc.given); got != tc.want {
+			t.Errorf("given %d, SLS_MAX_CONCURRENT_ARTIFACTS_UPLOADS=%q: %d, want %d", tc.given, tc.env, got, tc.want)
+		}
+	}
+}
