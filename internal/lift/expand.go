@@ -82,7 +82,7 @@ func (l *Lift) Expand(root *config.Node, stage string) (*config.Node, diag.Diagn
 	}
 	var built []*construct
 	for _, p := range block.Pairs {
-		if c := buildConstruct(p, stackName, region, root, &ds); c != nil {
+		if c := buildConstruct(p, stackName, stage, region, root, &ds); c != nil {
 			built = append(built, c)
 		}
 	}
@@ -407,7 +407,7 @@ func setPos(n *config.Node, pos diag.Pos) {
 
 // buildConstruct checks one construct and builds it; nil after reporting
 // a problem.
-func buildConstruct(p config.Pair, stackName, region string, root *config.Node, ds *diag.Diagnostics) *construct {
+func buildConstruct(p config.Pair, stackName, stage, region string, root *config.Node, ds *diag.Diagnostics) *construct {
 	path := "constructs." + p.Key
 	v := p.Value
 	if v == nil || v.Kind != config.Map {
@@ -434,13 +434,15 @@ func buildConstruct(p config.Pair, stackName, region string, root *config.Node, 
 		c = buildWebhook(p.Key, v, region, ds)
 	case DatabaseType:
 		c = buildDatabase(p.Key, v, ds)
+	case ServerSideWebsiteType:
+		c = buildServerSideWebsite(p.Key, v, stackName, stage, region, ds)
 	case StaticWebsiteType, SinglePageAppType:
 		c = buildWebsite(p.Key, typ, v, stackName, region, ds)
 	default:
 		ds.Errorf(t.Pos, path+".type", "The construct '%s' has an unknown type '%s'", p.Key, typ)
 		d := &(*ds)[len(*ds)-1]
 		d.Width = len(typ)
-		d.Detail = "Nimbus supports the serverless-lift construct types " + strings.Join(SupportedTypes, ", ") + "; other types (static-website, single-page-app, …) are not implemented."
+		d.Detail = "Nimbus supports the serverless-lift construct types " + strings.Join(SupportedTypes, ", ") + "; other types (vpc, …) are not implemented."
 		return nil
 	}
 	if c == nil {

@@ -1,6 +1,6 @@
 // Package lift reproduces serverless-lift's `queue`, `storage`,
-// `webhook`, `database/dynamodb-single-table`, `static-website` and
-// `single-page-app` constructs without running the plugin: the ${construct:…} variable
+// `webhook`, `database/dynamodb-single-table`, `static-website`,
+// `single-page-app` and `server-side-website` constructs without running the plugin: the ${construct:…} variable
 // source, and the expansion of a resolved config with the functions,
 // events, IAM statements, resources and outputs lift adds. The expanded
 // tree is what every later stage reads (print, compile, local dev), so
@@ -25,7 +25,7 @@ const PluginName = "serverless-lift"
 
 // SupportedTypes are the construct types Nimbus expands, in the order
 // messages name them.
-var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType, StaticWebsiteType, SinglePageAppType}
+var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType, StaticWebsiteType, SinglePageAppType, ServerSideWebsiteType}
 
 // Enabled reports whether the config lists serverless-lift among its
 // plugins (a list, or the object form's modules).
@@ -127,6 +127,8 @@ func propertiesOf(typ string, c *config.Node) []string {
 		return []string{"tableName", "tableArn", "tableStreamArn"}
 	case StaticWebsiteType, SinglePageAppType:
 		return []string{"cname", "assetsBucketName"}
+	case ServerSideWebsiteType:
+		return []string{"url", "cname", "assetsBucketName"}
 	}
 	return nil
 }

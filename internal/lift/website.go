@@ -20,7 +20,7 @@ const (
 // IsWebsite reports whether a construct type is one whose files lift
 // uploads after deploying.
 func IsWebsite(typ string) bool {
-	return typ == StaticWebsiteType || typ == SinglePageAppType
+	return typ == StaticWebsiteType || typ == SinglePageAppType || typ == ServerSideWebsiteType
 }
 
 // cachingOptimizedPolicy is the ID of CloudFront's managed
@@ -252,7 +252,8 @@ func ensureNameMaxLength(name string, max int) string {
 // each deploy (and then invalidates its CloudFront cache).
 type Website struct {
 	ID, Type string
-	// Path is the directory to upload, as written.
+	// Path is the directory to upload, as written (a server-side
+	// website's asset files and directories, quoted and comma separated).
 	Path string
 	// BucketOutput is the stack output holding the bucket's name.
 	BucketOutput string
@@ -266,7 +267,16 @@ func Websites(root *config.Node) []Website {
 	}
 	var out []Website
 	for _, p := range root.Get("constructs").Entries() {
-		if typ := p.Value.Get("type").Scalar0(); IsWebsite(typ) {
+		switch typ := p.Value.Get("type").Scalar0(); {
+		case typ == ServerSideWebsiteType:
+			var files []string
+			for _, r := range serverSideAssets(p.Value) {
+				files = append(files, r.file)
+			}
+			if len(files) > 0 {
+				out = append(out, Website{ID: p.Key, Type: typ, Path: strings.Join(files, "', '"), BucketOutput: LogicalID(p.Key, "AssetsBucketName")})
+			}
+		case IsWebsite(typ):
 			out = append(out, Website{ID: p.Key, Type: typ, Path: p.Value.Get("path").Scalar0(), BucketOutput: LogicalID(p.Key, "BucketName")})
 		}
 	}

@@ -41,6 +41,8 @@ func rootSchemaFor(root *config.Node) *Schema {
 			constructs.Properties[p.Key] = liftWebhookSchema()
 		case lift.DatabaseType:
 			constructs.Properties[p.Key] = liftDatabaseSchema()
+		case lift.ServerSideWebsiteType:
+			constructs.Properties[p.Key] = liftServerSideWebsiteSchema()
 		case lift.StaticWebsiteType, lift.SinglePageAppType:
 			constructs.Properties[p.Key] = liftWebsiteSchema(p.Value.Get("type").Scalar0())
 		}
@@ -124,4 +126,22 @@ func liftWebsiteSchema(construct string) *Schema {
 		"redirectToMainDomain": boolean(),
 		"versionedAssets":      boolean(),
 	}, required("path"))
+}
+
+// liftServerSideWebsiteSchema is lift's server-side-website construct
+// definition.
+func liftServerSideWebsiteSchema() *Schema {
+	return object(props{
+		"type":                 constant(lift.ServerSideWebsiteType),
+		"provider":             str(),
+		"extensions":           any_(typ("object")),
+		"apiGateway":           enum("http", "rest"),
+		"assets":               mapOf(str(), propertyNames(str(pattern("^/.*$"))), minProps(1)),
+		"errorPage":            str(),
+		"versionedAssets":      boolean(),
+		"domain":               anyOf(str(), array(str())),
+		"redirectToMainDomain": boolean(),
+		"certificate":          str(),
+		"forwardedHeaders":     array(str()),
+	})
 }

@@ -45,6 +45,11 @@ func TestLiftConstructsFollowLiftSchema(t *testing.T) {
 			"Warning 10:13: constructs.site.domain: must be string or array",
 			"Warning 11:5: constructs.site.errorpage: unrecognized property 'errorpage' [did you mean 'errorPage'?]",
 		}},
+		{"server-side website assets are paths from the root", base + plugin + "constructs:\n  site:\n    type: server-side-website\n    apiGateway: websocket\n    assets:\n      'css/*': css\n", []string{
+			"constructs.site.apiGateway",
+			"constructs.site.assets",
+		}},
+		{"valid server-side website", base + plugin + "constructs:\n  site:\n    type: server-side-website\n    apiGateway: rest\n    errorPage: e.html\n    assets:\n      '/css/*': css\n", nil},
 		{"construct without type", base + plugin + "constructs:\n  files:\n    archive: 30\n", []string{
 			"Warning 7:3: constructs.files: must have required property 'type'",
 		}},
