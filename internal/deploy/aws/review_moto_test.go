@@ -74,4 +74,12 @@ func TestDeployToAStackUnderReviewFailsAtOnceOnMoto(t *testing.T) {
 	if len(stacks.StackSummaries) != 1 {
 		t.Errorf("stacks = %d, want only the one under review (nothing created beside it)", len(stacks.StackSummaries))
 	}
+	// The message's advice works: remove, then deploy.
+	if err := nimbus.Remove(ctx, p, nil); err != nil {
+		t.Fatalf("remove the stack under review: %v", err)
+	}
+	res, err := nimbus.Deploy(ctx, p, nimbus.DeployOptions{NoValidate: true})
+	if err != nil || !res.Created {
+		t.Fatalf("deploy after remove: %+v, %v", res, err)
+	}
 }
