@@ -19,6 +19,10 @@ func FuzzExpand(f *testing.F) {
 		"service: s\nprovider: {name: aws, iam: {role: {statements: []}}}\nconstructs:\n  b: {type: storage, publicPath: '/', cors: x, lifecycleRules: [{a: 1}]}\n",
 		"service: s\nprovider: {name: aws}\nconstructs:\n  w: {type: webhook}\n  q: {type: queue}\n",
 		"service: s\nprovider: {name: aws}\nconstructs:\n  b: {type: storage, extensions: {bucket: {Properties: {X: [1]}}, nope: {}}}\ncustom: {t: '${Token[TOKEN.7]}'}\n",
+		"service: s\nprovider: {name: aws}\nconstructs:\n  w: {type: webhook, path: /x, authorizer: {handler: h.h}, extensions: {api: {}, bus: {Properties: {Name: b}}}}\n  i: {type: webhook, path: /y, insecure: true, method: PUT}\n",
+		"service: s\nprovider: {name: aws}\nconstructs:\n  d: {type: database/dynamodb-single-table, gsiCount: 3, localSecondaryIndexes: true}\n",
+		"service: s\nprovider: {name: aws}\nconstructs:\n  s: {type: static-website, path: p, domain: [a, b], certificate: c, redirectToMainDomain: true, errorPage: e.html}\n  a: {type: single-page-app, path: d, security: {allowIframe: true}}\n",
+		"service: s\nprovider: {name: aws}\nconstructs:\n  s: {type: server-side-website, apiGateway: rest, errorPage: x/e.html, assets: {/e.html: y, /a/*: a}, domain: d, certificate: c}\n",
 		"constructs: [1, 2]\n",
 		"constructs:\n  q: {type: queue, worker: {handler: h}, delay: 901, encryption: kms}\n",
 	}
