@@ -1,0 +1,145 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// WebsiteSync says what uploading a website's files changed.
+type WebsiteSync struct {
+	Uploaded, Deleted []string
+}
+
+// Changed reports whether anything was uploaded or deleted (lift then
+// invalidates the CloudFront cache).
+func (w WebsiteSync) Changed() bool { return len(w.Uploaded)+len(w.Deleted) > 0 }
+
+// SyncWebsiteDirectory makes the objects under prefix in bucket mirror
+// dir, as serverless-lift's upload does after a deploy: files that are
+// new or whose MD5 differs from the object's ETag are put with the
+// content type their extension gives, and objects under prefix with no
+// file are deleted unless keepObsolete (lift's versionedAssets, which
+// keeps them for pages still referencing them).
+func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string, keepObsolete bool) (WebsiteSync, error) {
+	var res WebsiteSync
+	local := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		local[path.Join(prefix, filepath.ToSlash(rel))] = p
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("reading website directory: %w", err)
+	}
+	remote := map[string]string{}
+	var token *string
+	for {
+		in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ContinuationToken: token}
+		if prefix != "" {
+			in.Prefix = aws.String(prefix)
+		}
+		out, err := c.ListObjectsV2(ctx, in)
+		if err != nil {
+			return res, fmt.Errorf("listing bucket %s: %w", bucket, err)
+		}
+		for _, o := range out.Contents {
+			remote[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			break
+		}
+		token = out.NextContinuationToken
+	}
+	keys := make([]string, 0, len(local))
+	for k := range local {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		changed, err := putIfChanged(ctx, c, bucket, key, local[key], remote[key])
+		if err != nil {
+			return res, err
+		}
+		if changed {
+			res.Uploaded = append(res.Uploaded, key)
+		}
+	}
+	if keepObsolete {
+		return res, nil
+	}
+	var obsolete []s3types.ObjectIdentifier
+	for key := range remote {
+		if _, ok := local[key]; !ok {
+			obsolete = append(obsolete, s3types.ObjectIdentifier{Key: aws.String(key)})
+			res.Deleted = append(res.Deleted, key)
+		}
+	}
+	sort.Strings(res.Deleted)
+	for len(obsolete) > 0 {
+		// DeleteObjects takes at most 1000 keys.
+		n := min(len(obsolete), 1000)
+		if _, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket),
+			Delete: &s3types.Delete{Objects: obsolete[:n], Quiet: aws.Bool(true)}}); err != nil {
+			return res, fmt.Errorf("deleting obsolete website files from %s: %w", bucket, err)
+		}
+		obsolete = obsolete[n:]
+	}
+	return res, nil
+}
+
+// PutWebsiteFile uploads one file to key unless the object there already
+// has its content (a server-side website's single-file assets).
+func PutWebsiteFile(ctx context.Context, c S3, bucket, key, file string) (bool, error) {
+	etag := ""
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err == nil {
+		etag = aws.ToString(head.ETag)
+	} else {
+		var notFound *s3types.NotFound
+		if !errors.As(err, &notFound) {
+			return false, fmt.Errorf("reading %s/%s: %w", bucket, key, err)
+		}
+	}
+	return putIfChanged(ctx, c, bucket, key, file, etag)
+}
+
+func putIfChanged(ctx context.Context, c S3, bucket, key, file, etag string) (bool, error) {
+	content, err := os.ReadFile(file)
+	if err != nil {
+		return false, err
+	}
+	sum := md5.Sum(content)
+	if etag == `"`+hex.EncodeToString(sum[:])+`"` {
+		return false, nil
+	}
+	// Without parameters, as lift's mime-types lookup gives it.
+	contentType, _, _ := mime.ParseMediaType(mime.TypeByExtension(path.Ext(key)))
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		Body: bytes.NewReader(content), ContentType: aws.String(contentType)}); err != nil {
+		return false, fmt.Errorf("uploading %s to %s: %w", key, bucket, err)
+	}
+	return true, nil
+}
