@@ -151,8 +151,17 @@ func albRule(svc *service.Service, fn *service.Function, ev service.Event, path 
 	if len(name) > 32 {
 		name = name[:32]
 	}
-	r.TargetGroupArn = "arn:aws:elasticloadbalancing:" + svc.Region + ":123456789012:targetgroup/" + name + "/" + hex.EncodeToString(sum[:8])
+	r.TargetGroupArn = "arn:aws:elasticloadbalancing:" + svc.Region + ":" + listenerAccount(r.Listener) + ":targetgroup/" + name + "/" + hex.EncodeToString(sum[:8])
 	return r
+}
+
+// listenerAccount is the account of a literal listener ARN, where the
+// target group lives too; local.AccountID otherwise (a Ref, say).
+func listenerAccount(listenerARN string) string {
+	if parts := strings.SplitN(listenerARN, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[4] != "" {
+		return parts[4]
+	}
+	return local.AccountID
 }
 
 func scalarListNodes(n *config.Node) []*config.Node {

@@ -27,8 +27,9 @@ type Config struct {
 	Routes  []*Route
 	Invoker local.Invoker
 	Stage   string
-	// AccountID appears in requestContext and ARNs (default 123456789012,
-	// as serverless-offline uses).
+	// AccountID appears in requestContext and ARNs (default local.AccountID,
+	// the account of every local function, queue and topic ARN, so an
+	// authorizer's methodArn and the function's own ARN agree as on AWS).
 	AccountID string
 	Region    string
 	// NoPrependStage serves REST routes at /path instead of /{stage}/path.
@@ -75,7 +76,7 @@ func New(cfg Config) *Gateway {
 		cfg.Now = time.Now
 	}
 	if cfg.AccountID == "" {
-		cfg.AccountID = "123456789012"
+		cfg.AccountID = local.AccountID
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"

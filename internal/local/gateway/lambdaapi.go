@@ -105,7 +105,7 @@ func (l *LambdaAPI) Wait() { l.async.Wait() }
 
 func (l *LambdaAPI) accountID() string {
 	if l.AccountID == "" {
-		return "123456789012"
+		return local.AccountID
 	}
 	return l.AccountID
 }

@@ -28,7 +28,7 @@ type WebSocketConfig struct {
 	RouteSelectionExpression string
 	Invoker                  local.Invoker
 	Service, Stage, Region   string
-	// AccountID appears in authorizer ARNs (default 123456789012).
+	// AccountID appears in authorizer ARNs (default local.AccountID).
 	AccountID string
 	NoAuth    bool
 	// IdleTimeout and HardTimeout close a connection that has been quiet
@@ -90,6 +90,15 @@ func (c *wsConn) closeAsync(code websocket.StatusCode, reason string) {
 	go c.c.Close(code, reason)
 }
 
+// closing says the server has begun closing the connection: for the
+// @connections API it is gone from then on, as on AWS, even while the
+// close handshake is still under way.
+func (c *wsConn) closing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closedWith != 0
+}
+
 // NewWebSocketAPI builds the API; an invalid route selection expression
 // falls back to the default (WebSocketRoutesFromService reports it).
 func NewWebSocketAPI(cfg WebSocketConfig) *WebSocketAPI {
@@ -97,7 +106,7 @@ func NewWebSocketAPI(cfg WebSocketConfig) *WebSocketAPI {
 		cfg.Now = time.Now
 	}
 	if cfg.AccountID == "" {
-		cfg.AccountID = "123456789012"
+		cfg.AccountID = local.AccountID
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -563,7 +572,7 @@ func (a *WebSocketAPI) manage(w http.ResponseWriter, r *http.Request, id string)
 	a.mu.Lock()
 	conn := a.conns[id]
 	a.mu.Unlock()
-	if conn == nil {
+	if conn == nil || conn.closing() {
 		a.log(r.Method + " @connections/" + id + ": gone")
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amzn-Errortype", "GoneException")
