@@ -291,6 +291,12 @@ func readyStack(ctx context.Context, cf CloudFormation, name string, rep Reporte
 	return waitReady(ctx, cf, name, rep, false)
 }
 
+// stepsOnly passes a reporter the steps (such as the still-waiting notice)
+// but not the stack events of an operation this run did not start.
+type stepsOnly struct{ Reporter }
+
+func (stepsOnly) StackEvent(StackEvent) {}
+
 // InactiveStackError is v3's refusal to deploy to a stack in
 // REVIEW_IN_PROGRESS (create-stack.js, AWS_CLOUDFORMATION_INACTIVE_STACK):
 // such a stack waits for someone to execute its change set, so nothing
@@ -317,6 +323,9 @@ func (e *InactiveStackError) Error() string {
 // waitReady is readyStack; refuseInactive makes a stack in
 // REVIEW_IN_PROGRESS an InactiveStackError, as v3's deploy does.
 func waitReady(ctx context.Context, cf CloudFormation, name string, rep Reporter, refuseInactive bool) (*cftypes.Stack, error) {
+	if rep == nil {
+		rep = NopReporter{}
+	}
 	st, err := describeStack(ctx, cf, name)
 	if isStackMissing(err) {
 		return nil, nil
@@ -333,7 +342,7 @@ func waitReady(ctx context.Context, cf CloudFormation, name string, rep Reporter
 		return nil, nil
 	case strings.HasSuffix(status, "_IN_PROGRESS"):
 		rep.Step(fmt.Sprintf("Stack %s is busy (%s): waiting for it to finish", name, status))
-		st, err = waitForStack(ctx, cf, name, time.Now(), nil, NopReporter{})
+		st, err = waitForStack(ctx, cf, name, time.Now(), nil, stepsOnly{rep})
 		var sf *StackFailure
 		if err != nil && !errors.As(err, &sf) {
 			return nil, err

@@ -113,3 +113,27 @@ func TestUploadConcurrencyFollowsServerlessV3Variable(t *testing.T) {
 		}
 	}
 }
+
+func TestWaitingForABusyStackTellsWhenItGoesQuietButHidesItsEvents(t *testing.T) {
+	setWaitLimits(t, 0, time.Hour)
+	cf := existingStack("UPDATE_IN_PROGRESS")
+	cf.running = []step{
+		{status: "UPDATE_IN_PROGRESS", events: []fakeEvent{{"Other", "AWS::SNS::Topic", "UPDATE_IN_PROGRESS", ""}}},
+		{status: "UPDATE_IN_PROGRESS"},
+		{status: "UPDATE_COMPLETE"},
+	}
+	rep := &recordingReporter{}
+	if _, err := readyStack(context.Background(), cf, "svc-dev", rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.events) != 0 {
+		t.Errorf("events of another run reported: %+v", rep.events)
+	}
+	var notice bool
+	for _, s := range rep.steps {
+		notice = notice || strings.HasPrefix(s, "Still waiting for stack svc-dev")
+	}
+	if !notice {
+		t.Errorf("steps = %q, want the still-waiting notice", rep.steps)
+	}
+}
