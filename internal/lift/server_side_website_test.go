@@ -1,6 +1,7 @@
 package lift
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -63,7 +64,8 @@ func TestServerSideWebsiteErrorPageJoinsItsAssets(t *testing.T) {
 		t.Errorf("behaviors = %v", behaviors)
 	}
 	w := Websites(root)
-	if len(w) != 1 || w[0].Path != "css', 'static/oops.html" || w[0].BucketOutput != LogicalID("site", "AssetsBucketName") {
+	want := []Upload{{Prefix: "css", Local: "css"}, {Prefix: "", Local: "static/oops.html"}}
+	if len(w) != 1 || !reflect.DeepEqual(w[0].Uploads, want) || w[0].BucketOutput != LogicalID("site", "AssetsBucketName") {
 		t.Errorf("websites = %+v", w)
 	}
 }

@@ -3,6 +3,7 @@ package lift
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"path"
 	"strings"
 
 	"github.com/nimbusfw/nimbus/internal/config"
@@ -252,12 +253,21 @@ func ensureNameMaxLength(name string, max int) string {
 // each deploy (and then invalidates its CloudFront cache).
 type Website struct {
 	ID, Type string
-	// Path is the directory to upload, as written (a server-side
-	// website's asset files and directories, quoted and comma separated).
+	// Path names what is uploaded, as written, for messages (a
+	// server-side website's asset files and directories, quoted and
+	// comma separated).
 	Path string
-	// BucketOutput is the stack output holding the bucket's name.
-	BucketOutput string
+	// BucketOutput and DistributionOutput are the stack outputs holding
+	// the bucket's name and the distribution's ID.
+	BucketOutput, DistributionOutput string
+	// Versioned keeps obsolete files (lift's versionedAssets).
+	Versioned bool
+	Uploads   []Upload
 }
+
+// Upload is a file or directory (relative to the service) and the key
+// prefix it goes under.
+type Upload struct{ Prefix, Local string }
 
 // Websites lists the website constructs of a service that uses lift, in
 // the order they are written.
@@ -267,25 +277,29 @@ func Websites(root *config.Node) []Website {
 	}
 	var out []Website
 	for _, p := range root.Get("constructs").Entries() {
-		switch typ := p.Value.Get("type").Scalar0(); {
-		case typ == ServerSideWebsiteType:
+		v := p.Value
+		w := Website{ID: p.Key, Type: v.Get("type").Scalar0(), DistributionOutput: LogicalID(p.Key, "DistributionId"),
+			Versioned: v.Get("versionedAssets") != nil && v.Get("versionedAssets").Value == true}
+		switch {
+		case w.Type == ServerSideWebsiteType:
 			var files []string
-			for _, r := range serverSideAssets(p.Value) {
+			for _, r := range serverSideAssets(v) {
 				files = append(files, r.file)
+				w.Uploads = append(w.Uploads, Upload{Prefix: strings.TrimPrefix(path.Dir(r.pattern), "/"), Local: r.file})
 			}
-			if len(files) > 0 {
-				out = append(out, Website{ID: p.Key, Type: typ, Path: strings.Join(files, "', '"), BucketOutput: LogicalID(p.Key, "AssetsBucketName")})
+			if len(files) == 0 {
+				continue
 			}
-		case IsWebsite(typ):
-			out = append(out, Website{ID: p.Key, Type: typ, Path: p.Value.Get("path").Scalar0(), BucketOutput: LogicalID(p.Key, "BucketName")})
+			w.Path = strings.Join(files, "', '")
+			w.BucketOutput = LogicalID(p.Key, "AssetsBucketName")
+		case IsWebsite(w.Type):
+			w.Path = v.Get("path").Scalar0()
+			w.BucketOutput = LogicalID(p.Key, "BucketName")
+			w.Uploads = []Upload{{Local: w.Path}}
+		default:
+			continue
 		}
+		out = append(out, w)
 	}
 	return out
-}
-
-// UploadWarning is what a deploy says about a website construct while
-// Nimbus does not upload website files.
-func (w Website) UploadWarning() string {
-	return "Warning: nimbus deploy does not upload website files yet: upload '" + w.Path + "' of " + w.Type + " '" + w.ID +
-		"' to the bucket named by stack output " + w.BucketOutput + " (e.g. aws s3 sync) and invalidate its CloudFront distribution yourself"
 }

@@ -92,15 +92,18 @@ func TestSinglePageAppReadsItsPrivateBucketThroughAnOriginIdentity(t *testing.T)
 }
 
 func TestWebsitesListsOnlyWebsiteConstructs(t *testing.T) {
-	doc := "service: s\nconstructs:\n  jobs: {type: queue, worker: {handler: h.h}}\n  site: {type: static-website, path: public}\n  app: {type: single-page-app, path: dist}\n"
+	doc := "service: s\nconstructs:\n  jobs: {type: queue, worker: {handler: h.h}}\n  site: {type: static-website, path: public, versionedAssets: true}\n  app: {type: single-page-app, path: dist}\n  backend: {type: server-side-website}\n"
 	if got := Websites(parse(t, doc)); got != nil {
 		t.Errorf("without the plugin: %v", got)
 	}
 	got := Websites(parse(t, doc+"plugins: [serverless-lift]\n"))
-	if len(got) != 2 || got[0].ID != "site" || got[1].Path != "dist" || got[1].BucketOutput != LogicalID("app", "BucketName") {
+	// A server-side website without assets has nothing to upload.
+	if len(got) != 2 || got[0].ID != "site" || !got[0].Versioned || got[1].Versioned {
 		t.Fatalf("websites = %+v", got)
 	}
-	if w := got[0].UploadWarning(); !strings.Contains(w, "does not upload") || !strings.Contains(w, "'public'") || !strings.Contains(w, got[0].BucketOutput) {
-		t.Errorf("warning = %s", w)
+	app := got[1]
+	if app.BucketOutput != LogicalID("app", "BucketName") || app.DistributionOutput != LogicalID("app", "DistributionId") ||
+		len(app.Uploads) != 1 || app.Uploads[0] != (Upload{Prefix: "", Local: "dist"}) {
+		t.Errorf("app = %+v", app)
 	}
 }

@@ -102,10 +102,9 @@ func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult,
 	if err != nil {
 		return nil, err
 	}
-	if opts.Reporter != nil {
-		for _, w := range lift.Websites(p.Service.Root) {
-			opts.Reporter.Step(w.UploadWarning())
-		}
+	// serverless-lift uploads website files once the stack is deployed.
+	if err := deployaws.UploadWebsites(ctx, c.S3, p.Service.Dir, lift.Websites(p.Service.Root), res.Outputs, opts.Reporter); err != nil {
+		return nil, err
 	}
 	return &DeployResult{
 		Skipped: res.Skipped, NoStackUpdate: res.NoStackUpdate, EmptyChangeSet: res.EmptyChangeSet, Created: res.Created,

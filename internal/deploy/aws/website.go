@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/nimbusfw/nimbus/internal/lift"
 )
 
 // WebsiteSync says what uploading a website's files changed.
@@ -142,4 +144,55 @@ func putIfChanged(ctx context.Context, c S3, bucket, key, file, etag string) (bo
 		return false, fmt.Errorf("uploading %s to %s: %w", key, bucket, err)
 	}
 	return true, nil
+}
+
+// UploadWebsites uploads the files of lift's website constructs after a
+// deploy, as lift's after-deploy hook does: each directory mirrored into
+// the bucket the stack's outputs name, each single file put under its
+// key. CloudFront caches are not invalidated yet: when files changed,
+// the reporter is told how to do it.
+func UploadWebsites(ctx context.Context, c S3, serviceDir string, sites []lift.Website, outputs map[string]string, r Reporter) error {
+	step := func(msg string) {
+		if r != nil {
+			r.Step(msg)
+		}
+	}
+	for _, w := range sites {
+		bucket := outputs[w.BucketOutput]
+		if bucket == "" {
+			return fmt.Errorf("Could not find the bucket in which to deploy the '%s' website: the stack has no output %s", w.ID, w.BucketOutput)
+		}
+		changed := false
+		for _, u := range w.Uploads {
+			local := u.Local
+			if !filepath.IsAbs(local) {
+				local = filepath.Join(serviceDir, local)
+			}
+			info, err := os.Stat(local)
+			if err != nil {
+				return fmt.Errorf("Error in 'constructs.%s': the file or directory '%s' does not exist", w.ID, u.Local)
+			}
+			if info.IsDir() {
+				step(fmt.Sprintf("Uploading directory '%s' to bucket '%s'", u.Local, bucket))
+				res, err := SyncWebsiteDirectory(ctx, c, bucket, u.Prefix, local, w.Versioned)
+				if err != nil {
+					return err
+				}
+				changed = changed || res.Changed()
+				continue
+			}
+			key := path.Join(u.Prefix, filepath.Base(local))
+			step(fmt.Sprintf("Uploading '%s' to 's3://%s/%s'", u.Local, bucket, key))
+			put, err := PutWebsiteFile(ctx, c, bucket, key, local)
+			if err != nil {
+				return err
+			}
+			changed = changed || put
+		}
+		if changed {
+			id := outputs[w.DistributionOutput]
+			step(fmt.Sprintf("Warning: Nimbus does not invalidate CloudFront caches yet; to serve the new files of '%s' at once run: aws cloudfront create-invalidation --distribution-id %s --paths '/*'", w.ID, id))
+		}
+	}
+	return nil
 }
