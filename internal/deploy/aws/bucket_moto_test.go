@@ -14,7 +14,6 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
-	"github.com/nimbusfw/nimbus/internal/testutil/motoserver"
 	"github.com/nimbusfw/nimbus/pkg/nimbus"
 )
 
@@ -26,15 +25,7 @@ import (
 // and versioning only to the bucket it creates). A bucket that is missing
 // or in another region stops the deploy before anything changes.
 func TestNamedDeploymentBucketOnMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("deploys to moto")
-	}
-	ep, stop := motoserver.StartDedicated(t)
-	defer stop()
-	for _, kv := range motoserver.EnvFor(ep) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	useDedicatedMoto(t, "deploys to moto")
 	ctx := context.Background()
 	c, err := deployaws.NewClients(ctx, "us-east-1", "")
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
-	"github.com/nimbusfw/nimbus/internal/testutil/motoserver"
 	"github.com/nimbusfw/nimbus/pkg/nimbus"
 )
 
@@ -25,15 +23,7 @@ import (
 // executes on a second stack of that name, and then wait forever on the
 // first one.
 func TestDeployToAStackUnderReviewFailsAtOnceOnMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("deploys to moto")
-	}
-	ep, stop := motoserver.StartDedicated(t)
-	defer stop()
-	for _, kv := range motoserver.EnvFor(ep) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	useDedicatedMoto(t, "deploys to moto")
 	dir := t.TempDir()
 	for name, text := range map[string]string{
 		"handler.js":     "exports.hello = async () => 'ok';\n",

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
-	"github.com/nimbusfw/nimbus/internal/testutil/motoserver"
 	"github.com/nimbusfw/nimbus/pkg/nimbus"
 )
 
@@ -21,15 +19,7 @@ import (
 // provider.stackPolicy is an empty list, provider.stackPolicy's statements
 // once they are given and the stack changes.
 func TestChangeSetDeploySetsStackPolicyOnMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("deploys to moto")
-	}
-	ep, stop := motoserver.StartDedicated(t)
-	defer stop()
-	for _, kv := range motoserver.EnvFor(ep) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	useDedicatedMoto(t, "deploys to moto")
 	dir := t.TempDir()
 	write := func(name, text string) {
 		t.Helper()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,7 +11,6 @@ import (
 	apigwtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
-	"github.com/nimbusfw/nimbus/internal/testutil/motoserver"
 	"github.com/nimbusfw/nimbus/pkg/nimbus"
 )
 
@@ -21,15 +19,7 @@ import (
 // deploy is skipped, and the stage update that v3 runs after every deploy
 // turns tracing back on.
 func TestSkippedDeployRestoresStageSettingsOnMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("deploys to moto")
-	}
-	ep, stop := motoserver.StartDedicated(t)
-	defer stop()
-	for _, kv := range motoserver.EnvFor(ep) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	useDedicatedMoto(t, "deploys to moto")
 	dir := t.TempDir()
 	files := map[string]string{
 		"handler.js": "exports.items = async () => ({ statusCode: 200, body: 'ok' });\n",

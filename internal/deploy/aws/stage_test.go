@@ -26,7 +26,6 @@ import (
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/service"
-	"github.com/nimbusfw/nimbus/internal/testutil/motoserver"
 	"github.com/nimbusfw/nimbus/pkg/nimbus"
 )
 
@@ -432,15 +431,7 @@ func contains(list []string, s string) bool {
 // tags), UpdateStage, TagResource and UntagResource for it. moto has no
 // GetTags, which is why the current tags come from GetStage, as in v3.
 func TestStageUpdateAgainstMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("deploys to moto")
-	}
-	ep, stop := motoserver.StartDedicated(t)
-	defer stop()
-	for _, kv := range motoserver.EnvFor(ep) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	useDedicatedMoto(t, "deploys to moto")
 	dir := t.TempDir()
 	write := func(name, text string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {

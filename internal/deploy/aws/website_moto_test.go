@@ -17,7 +17,6 @@ import (
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
 	"github.com/nimbusfw/nimbus/internal/diag"
 	"github.com/nimbusfw/nimbus/internal/lift"
-	"github.com/nimbusfw/nimbus/internal/testutil/motoserver"
 )
 
 // TestSyncWebsiteDirectoryOnMoto uploads a website directory the way
@@ -25,15 +24,7 @@ import (
 // types; nothing when nothing changed; then only the changed file, and
 // objects whose file is gone are deleted (kept with keepObsolete).
 func TestSyncWebsiteDirectoryOnMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("uploads to moto")
-	}
-	ep, stop := motoserver.StartDedicated(t)
-	defer stop()
-	for _, kv := range motoserver.EnvFor(ep) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	useDedicatedMoto(t, "uploads to moto")
 	ctx := context.Background()
 	c, err := deployaws.NewClients(ctx, "us-east-1", "")
 	if err != nil {
@@ -127,15 +118,7 @@ func TestSyncWebsiteDirectoryOnMoto(t *testing.T) {
 // bucket its stack output names; changed files ask for an invalidation;
 // a missing asset or bucket output is an error naming the construct.
 func TestUploadWebsitesOnMoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("uploads to moto")
-	}
-	ep, stop := motoserver.StartDedicated(t)
-	defer stop()
-	for _, kv := range motoserver.EnvFor(ep) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	useDedicatedMoto(t, "uploads to moto")
 	ctx := context.Background()
 	c, err := deployaws.NewClients(ctx, "us-east-1", "")
 	if err != nil {
