@@ -58,19 +58,7 @@ func buildServerSideWebsite(id string, v *config.Node, stackName, stage, region 
 		ds.Errorf(v.Get("errorPage").Pos, cpath+".errorPage", "Invalid configuration in 'constructs.%s.errorPage': the custom error page must be a static HTML file. '%s' does not end with '.html'.", id, errorPage)
 		return nil
 	}
-	var domains []string
-	if d := v.Get("domain"); d != nil {
-		switch d.Kind {
-		case config.String:
-			if s := d.Value.(string); s != "" {
-				domains = []string{s}
-			}
-		case config.Seq:
-			for _, it := range d.Items {
-				domains = append(domains, it.Scalar())
-			}
-		}
-	}
+	domains := websiteDomains(v)
 	certificate := v.Get("certificate").Scalar0()
 	if len(domains) > 0 && certificate == "" {
 		ds.Errorf(v.Get("domain").Pos, cpath+".certificate", "Invalid configuration in 'constructs.%s.certificate': if a domain is configured, then a certificate ARN must be configured as well.", id)

@@ -54,19 +54,7 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 		invalid(ds, v, path, id, "must have required property 'path'")
 		return nil
 	}
-	var domains []string
-	if d := v.Get("domain"); d != nil {
-		switch d.Kind {
-		case config.String:
-			if s := d.Value.(string); s != "" {
-				domains = []string{s}
-			}
-		case config.Seq:
-			for _, it := range d.Items {
-				domains = append(domains, it.Scalar())
-			}
-		}
-	}
+	domains := websiteDomains(v)
 	certificate := v.Get("certificate").Scalar0()
 	if len(domains) > 0 && certificate == "" {
 		ds.Errorf(v.Get("domain").Pos, path+".domain", "Invalid configuration for the static website '%s': if a domain is configured, then a certificate ARN must be configured in the 'certificate' option.", id)
@@ -302,4 +290,23 @@ func Websites(root *config.Node) []Website {
 		out = append(out, w)
 	}
 	return out
+}
+
+// websiteDomains reads a website construct's domain: one name or a list
+// (an empty name means none).
+func websiteDomains(v *config.Node) []string {
+	var domains []string
+	if d := v.Get("domain"); d != nil {
+		switch d.Kind {
+		case config.String:
+			if s := d.Value.(string); s != "" {
+				domains = []string{s}
+			}
+		case config.Seq:
+			for _, it := range d.Items {
+				domains = append(domains, it.Scalar())
+			}
+		}
+	}
+	return domains
 }
