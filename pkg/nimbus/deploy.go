@@ -103,7 +103,7 @@ func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult,
 		return nil, err
 	}
 	// serverless-lift uploads website files once the stack is deployed.
-	if err := deployaws.UploadWebsites(ctx, c.S3, p.Service.Dir, lift.Websites(p.Service.Root), res.Outputs, opts.Reporter); err != nil {
+	if err := deployaws.UploadWebsites(ctx, c, p.Service.Dir, lift.Websites(p.Service.Root), res.Outputs, opts.Reporter); err != nil {
 		return nil, err
 	}
 	return &DeployResult{

@@ -17,6 +17,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -83,6 +84,8 @@ type Clients struct {
 	// APIGateway and STS serve the post-deploy REST API stage update.
 	APIGateway APIGateway
 	STS        Identity
+	// CloudFront invalidates lift websites' caches after their upload.
+	CloudFront CloudFront
 	Region     string
 	// Endpoint is AWS_ENDPOINT_URL when set (moto, LocalStack): template
 	// URLs then use the path-style form CloudFormation accepts.
@@ -122,6 +125,7 @@ func NewClients(ctx context.Context, region, profile string) (*Clients, error) {
 		Metrics:    cloudwatch.NewFromConfig(cfg),
 		APIGateway: apigateway.NewFromConfig(cfg),
 		STS:        sts.NewFromConfig(cfg),
+		CloudFront: cloudfront.NewFromConfig(cfg),
 		Region:     cfg.Region,
 		Endpoint:   endpoint,
 	}, nil

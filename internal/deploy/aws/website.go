@@ -13,8 +13,12 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cloudfronttypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -146,12 +150,35 @@ func putIfChanged(ctx context.Context, c S3, bucket, key, file, etag string) (bo
 	return true, nil
 }
 
+// CloudFront is the part of the CloudFront API the engine uses.
+type CloudFront interface {
+	CreateInvalidation(context.Context, *cloudfront.CreateInvalidationInput, ...func(*cloudfront.Options)) (*cloudfront.CreateInvalidationOutput, error)
+}
+
+// InvalidateDistribution clears a distribution's whole cache ("/*"), as
+// lift does after uploading a website's changed files. The caller
+// reference only has to be unique per request; lift uses the time.
+func InvalidateDistribution(ctx context.Context, c CloudFront, distributionID string, now time.Time) error {
+	_, err := c.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+		DistributionId: aws.String(distributionID),
+		InvalidationBatch: &cloudfronttypes.InvalidationBatch{
+			CallerReference: aws.String(strconv.FormatInt(now.UnixMilli(), 10)),
+			Paths:           &cloudfronttypes.Paths{Quantity: aws.Int32(1), Items: []string{"/*"}},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("invalidating the CloudFront cache of distribution %s: %w", distributionID, err)
+	}
+	return nil
+}
+
 // UploadWebsites uploads the files of lift's website constructs after a
 // deploy, as lift's after-deploy hook does: each directory mirrored into
 // the bucket the stack's outputs name, each single file put under its
-// key. CloudFront caches are not invalidated yet: when files changed,
-// the reporter is told how to do it.
-func UploadWebsites(ctx context.Context, c S3, serviceDir string, sites []lift.Website, outputs map[string]string, r Reporter) error {
+// key. When a website's files changed, its distribution's cache is
+// invalidated so visitors get them at once; lift skips that when the
+// stack has no distribution ID output, and so does this.
+func UploadWebsites(ctx context.Context, c *Clients, serviceDir string, sites []lift.Website, outputs map[string]string, r Reporter) error {
 	step := func(msg string) {
 		if r != nil {
 			r.Step(msg)
@@ -174,7 +201,7 @@ func UploadWebsites(ctx context.Context, c S3, serviceDir string, sites []lift.W
 			}
 			if info.IsDir() {
 				step(fmt.Sprintf("Uploading directory '%s' to bucket '%s'", u.Local, bucket))
-				res, err := SyncWebsiteDirectory(ctx, c, bucket, u.Prefix, local, w.Versioned)
+				res, err := SyncWebsiteDirectory(ctx, c.S3, bucket, u.Prefix, local, w.Versioned)
 				if err != nil {
 					return err
 				}
@@ -183,15 +210,22 @@ func UploadWebsites(ctx context.Context, c S3, serviceDir string, sites []lift.W
 			}
 			key := path.Join(u.Prefix, filepath.Base(local))
 			step(fmt.Sprintf("Uploading '%s' to 's3://%s/%s'", u.Local, bucket, key))
-			put, err := PutWebsiteFile(ctx, c, bucket, key, local)
+			put, err := PutWebsiteFile(ctx, c.S3, bucket, key, local)
 			if err != nil {
 				return err
 			}
 			changed = changed || put
 		}
-		if changed {
-			id := outputs[w.DistributionOutput]
-			step(fmt.Sprintf("Warning: Nimbus does not invalidate CloudFront caches yet; to serve the new files of '%s' at once run: aws cloudfront create-invalidation --distribution-id %s --paths '/*'", w.ID, id))
+		id := outputs[w.DistributionOutput]
+		if !changed || id == "" {
+			continue
+		}
+		if c.CloudFront == nil {
+			return fmt.Errorf("cannot invalidate the CloudFront cache of the '%s' website: no CloudFront client", w.ID)
+		}
+		step("Clearing CloudFront DNS cache")
+		if err := InvalidateDistribution(ctx, c.CloudFront, id, time.Now()); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cloudfronttypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/nimbusfw/nimbus/internal/config"
@@ -115,8 +117,10 @@ func TestSyncWebsiteDirectoryOnMoto(t *testing.T) {
 // TestUploadWebsitesOnMoto runs the post-deploy upload over the websites
 // lift.Websites finds in a config: a static website's directory and a
 // server-side website's directory and single-file assets, each into the
-// bucket its stack output names; changed files ask for an invalidation;
-// a missing asset or bucket output is an error naming the construct.
+// bucket its stack output names. Each website whose files changed gets
+// one "/*" invalidation of its own distribution, as lift does; an
+// unchanged upload invalidates nothing. A missing asset or bucket output
+// is an error naming the construct.
 func TestUploadWebsitesOnMoto(t *testing.T) {
 	useDedicatedMoto(t, "uploads to moto")
 	ctx := context.Background()
@@ -125,13 +129,52 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	s3c := c.S3.(*s3.Client)
+	cfc := c.CloudFront.(*cloudfront.Client)
 	for _, b := range []string{"static-bucket", "assets-bucket"} {
 		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	distribution := func(bucket string) string {
+		t.Helper()
+		origin := bucket + ".s3.amazonaws.com"
+		out, err := cfc.CreateDistribution(ctx, &cloudfront.CreateDistributionInput{DistributionConfig: &cloudfronttypes.DistributionConfig{
+			CallerReference: aws.String(bucket), Comment: aws.String(bucket), Enabled: aws.Bool(true),
+			Origins: &cloudfronttypes.Origins{Quantity: aws.Int32(1), Items: []cloudfronttypes.Origin{{
+				Id: aws.String(bucket), DomainName: aws.String(origin),
+				S3OriginConfig: &cloudfronttypes.S3OriginConfig{OriginAccessIdentity: aws.String("")},
+			}}},
+			DefaultCacheBehavior: &cloudfronttypes.DefaultCacheBehavior{
+				TargetOriginId: aws.String(bucket), ViewerProtocolPolicy: cloudfronttypes.ViewerProtocolPolicyRedirectToHttps,
+				CachePolicyId: aws.String("658327ea-f89d-4fab-a63d-7e88639e58f6"),
+			},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.Distribution.Id)
+	}
+	invalidations := func(id string) []string {
+		t.Helper()
+		out, err := cfc.ListInvalidations(ctx, &cloudfront.ListInvalidationsInput{DistributionId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, summary := range out.InvalidationList.Items {
+			inv, err := cfc.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(id), Id: summary.Id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, strings.Join(inv.Invalidation.InvalidationBatch.Paths.Items, ","))
+		}
+		return paths
+	}
+	landingCDN, backendCDN := distribution("static-bucket"), distribution("assets-bucket")
+
 	dir := t.TempDir()
-	for name, content := range map[string]string{"public/index.html": "home", "public/about/index.html": "about", "assets/app.css": "body{}", "static/error.html": "oops"} {
+	write := func(name, content string) {
+		t.Helper()
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -139,6 +182,9 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for name, content := range map[string]string{"public/index.html": "home", "public/about/index.html": "about", "assets/app.css": "body{}", "static/error.html": "oops"} {
+		write(name, content)
 	}
 	cfg := "service: s\nplugins: [serverless-lift]\nconstructs:\n  landing: {type: static-website, path: public}\n  backend:\n    type: server-side-website\n    errorPage: static/error.html\n    assets: {'/css/*': assets}\n"
 	root, ds := config.Parse("serverless.yml", []byte(cfg), diag.NewSources())
@@ -148,12 +194,12 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 	sites := lift.Websites(root)
 	outputs := map[string]string{
 		lift.LogicalID("landing", "BucketName"):       "static-bucket",
-		lift.LogicalID("landing", "DistributionId"):   "E123",
+		lift.LogicalID("landing", "DistributionId"):   landingCDN,
 		lift.LogicalID("backend", "AssetsBucketName"): "assets-bucket",
-		lift.LogicalID("backend", "DistributionId"):   "E456",
+		lift.LogicalID("backend", "DistributionId"):   backendCDN,
 	}
 	rec := &stepRecorder{}
-	if err := deployaws.UploadWebsites(ctx, c.S3, dir, sites, outputs, rec); err != nil {
+	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, rec); err != nil {
 		t.Fatal(err)
 	}
 	keys := func(bucket string) []string {
@@ -174,27 +220,47 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 	if got, want := keys("assets-bucket"), []string{"css/app.css", "error.html"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("assets bucket = %v, want %v", got, want)
 	}
-	steps := strings.Join(rec.steps, "\n")
-	if !strings.Contains(steps, "--distribution-id E123") || !strings.Contains(steps, "--distribution-id E456") {
-		t.Errorf("no invalidation advice:\n%s", steps)
+	for name, id := range map[string]string{"landing": landingCDN, "backend": backendCDN} {
+		if got := invalidations(id); !reflect.DeepEqual(got, []string{"/*"}) {
+			t.Errorf("%s distribution invalidations after the first upload = %v, want one of /*", name, got)
+		}
 	}
+	if steps := strings.Join(rec.steps, "\n"); strings.Count(steps, "Clearing CloudFront DNS cache") != 2 || strings.Contains(steps, "create-invalidation") {
+		t.Errorf("steps:\n%s", steps)
+	}
+
 	rec.steps = nil
-	if err := deployaws.UploadWebsites(ctx, c.S3, dir, sites, outputs, rec); err != nil {
+	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, rec); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(strings.Join(rec.steps, "\n"), "create-invalidation") {
-		t.Errorf("unchanged files still ask for an invalidation:\n%s", strings.Join(rec.steps, "\n"))
+	if got := invalidations(landingCDN); len(got) != 1 {
+		t.Errorf("unchanged files invalidated the landing distribution again: %v", got)
+	}
+	if steps := strings.Join(rec.steps, "\n"); strings.Contains(steps, "Clearing CloudFront") {
+		t.Errorf("unchanged upload clears the cache:\n%s", steps)
+	}
+
+	// Only the server-side website's asset changed: only its cache is cleared.
+	write("assets/app.css", "body{color:red}")
+	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(invalidations(landingCDN)), 1; got != want {
+		t.Errorf("landing invalidations = %d, want %d", got, want)
+	}
+	if got, want := len(invalidations(backendCDN)), 2; got != want {
+		t.Errorf("backend invalidations = %d, want %d", got, want)
 	}
 
 	if err := os.Remove(filepath.Join(dir, "static", "error.html")); err != nil {
 		t.Fatal(err)
 	}
-	err = deployaws.UploadWebsites(ctx, c.S3, dir, sites, outputs, nil)
+	err = deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil)
 	if err == nil || !strings.Contains(err.Error(), "constructs.backend") || !strings.Contains(err.Error(), "static/error.html") {
 		t.Errorf("missing asset: %v", err)
 	}
 	delete(outputs, lift.LogicalID("landing", "BucketName"))
-	if err := deployaws.UploadWebsites(ctx, c.S3, dir, sites, outputs, nil); err == nil || !strings.Contains(err.Error(), "'landing'") {
+	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil); err == nil || !strings.Contains(err.Error(), "'landing'") {
 		t.Errorf("missing bucket output: %v", err)
 	}
 }
