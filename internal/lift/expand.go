@@ -84,6 +84,9 @@ func (l *Lift) Expand(root *config.Node, stage string) (*config.Node, diag.Diagn
 	for _, p := range block.Pairs {
 		if c := buildConstruct(p, stackName, stage, region, root, &ds); c != nil {
 			built = append(built, c)
+			if p.Value.Get("type").Scalar0() == VpcType {
+				l.useVpc(root, c, p.Value.Get("type").Pos, &ds)
+			}
 		}
 	}
 	if ds.HasErrors() {
@@ -438,11 +441,13 @@ func buildConstruct(p config.Pair, stackName, stage, region string, root *config
 		c = buildServerSideWebsite(p.Key, v, stackName, stage, region, ds)
 	case StaticWebsiteType, SinglePageAppType:
 		c = buildWebsite(p.Key, typ, v, stackName, region, ds)
+	case VpcType:
+		c = buildVpc(p.Key, v)
 	default:
 		ds.Errorf(t.Pos, path+".type", "The construct '%s' has an unknown type '%s'", p.Key, typ)
 		d := &(*ds)[len(*ds)-1]
 		d.Width = len(typ)
-		d.Detail = "Nimbus supports the serverless-lift construct types " + strings.Join(SupportedTypes, ", ") + "; other types (vpc, …) are not implemented."
+		d.Detail = "Nimbus supports the serverless-lift construct types " + strings.Join(SupportedTypes, ", ") + "."
 		return nil
 	}
 	if c == nil {

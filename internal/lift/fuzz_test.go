@@ -23,6 +23,9 @@ func FuzzExpand(f *testing.F) {
 		"service: s\nprovider: {name: aws}\nconstructs:\n  d: {type: database/dynamodb-single-table, gsiCount: 3, localSecondaryIndexes: true}\n",
 		"service: s\nprovider: {name: aws}\nconstructs:\n  s: {type: static-website, path: p, domain: [a, b], certificate: c, redirectToMainDomain: true, errorPage: e.html}\n  a: {type: single-page-app, path: d, security: {allowIframe: true}}\n",
 		"service: s\nprovider: {name: aws}\nconstructs:\n  s: {type: server-side-website, apiGateway: rest, errorPage: x/e.html, assets: {/e.html: y, /a/*: a}, domain: d, certificate: c}\n",
+		"service: s\nprovider: {name: aws}\nconstructs:\n  n: {type: vpc}\n  m: {type: vpc, extensions: {x: {}}}\n",
+		"service: s\nprovider: {name: aws, vpc: null}\nconstructs:\n  n: {type: vpc}\nfunctions: {f: {handler: h.h, vpc: {subnetIds: [s]}}}\n",
+		"constructs:\n  n: {type: vpc}\n",
 		"constructs: [1, 2]\n",
 		"constructs:\n  q: {type: queue, worker: {handler: h}, delay: 901, encryption: kms}\n",
 	}

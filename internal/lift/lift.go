@@ -1,6 +1,6 @@
 // Package lift reproduces serverless-lift's `queue`, `storage`,
 // `webhook`, `database/dynamodb-single-table`, `static-website`,
-// `single-page-app` and `server-side-website` constructs without running the plugin: the ${construct:…} variable
+// `single-page-app`, `server-side-website` and `vpc` constructs without running the plugin: the ${construct:…} variable
 // source, and the expansion of a resolved config with the functions,
 // events, IAM statements, resources and outputs lift adds. The expanded
 // tree is what every later stage reads (print, compile, local dev), so
@@ -25,7 +25,7 @@ const PluginName = "serverless-lift"
 
 // SupportedTypes are the construct types Nimbus expands, in the order
 // messages name them.
-var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType, StaticWebsiteType, SinglePageAppType, ServerSideWebsiteType}
+var SupportedTypes = []string{"queue", "storage", "webhook", DatabaseType, StaticWebsiteType, SinglePageAppType, ServerSideWebsiteType, VpcType}
 
 // Enabled reports whether the config lists serverless-lift among its
 // plugins (a list, or the object form's modules).
@@ -129,6 +129,9 @@ func propertiesOf(typ string, c *config.Node) []string {
 		return []string{"cname", "assetsBucketName"}
 	case ServerSideWebsiteType:
 		return []string{"url", "cname", "assetsBucketName"}
+	case VpcType:
+		// Lift's vpc exposes no variables.
+		return []string{}
 	}
 	return nil
 }

@@ -85,13 +85,13 @@ func TestExpandReplacesTokens(t *testing.T) {
 }
 
 func TestExpandRejectsUnknownTypeAtItsPosition(t *testing.T) {
-	root := parse(t, "service: s\nprovider: {name: aws}\nconstructs:\n  hook:\n    type: vpc\n")
+	root := parse(t, "service: s\nprovider: {name: aws}\nconstructs:\n  hook:\n    type: vpcs\n")
 	_, ds := New(root).Expand(root, "dev")
 	if !ds.HasErrors() {
 		t.Fatal("no error for an unknown construct type")
 	}
 	d := ds[0]
-	if d.Path != "constructs.hook.type" || d.Pos.Line != 5 || d.Pos.Col != 11 || !strings.Contains(d.Summary, "'vpc'") || !strings.Contains(d.Detail, "queue, storage") {
+	if d.Path != "constructs.hook.type" || d.Pos.Line != 5 || d.Pos.Col != 11 || !strings.Contains(d.Summary, "'vpcs'") || !strings.Contains(d.Detail, "queue, storage") {
 		t.Errorf("diagnostic = %+v", d)
 	}
 }

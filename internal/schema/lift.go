@@ -45,6 +45,8 @@ func rootSchemaFor(root *config.Node) *Schema {
 			constructs.Properties[p.Key] = liftServerSideWebsiteSchema()
 		case lift.StaticWebsiteType, lift.SinglePageAppType:
 			constructs.Properties[p.Key] = liftWebsiteSchema(p.Value.Get("type").Scalar0())
+		case lift.VpcType:
+			constructs.Properties[p.Key] = liftVpcSchema()
 		}
 	}
 	s.Properties["constructs"] = constructs
@@ -143,5 +145,14 @@ func liftServerSideWebsiteSchema() *Schema {
 		"redirectToMainDomain": boolean(),
 		"certificate":          str(),
 		"forwardedHeaders":     array(str()),
+	})
+}
+
+// liftVpcSchema is lift's vpc construct definition: it has no options.
+func liftVpcSchema() *Schema {
+	return object(props{
+		"type":       constant(lift.VpcType),
+		"provider":   str(),
+		"extensions": any_(typ("object")),
 	})
 }
