@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io/fs"
 	"mime"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,19 +30,134 @@ import (
 // WebsiteSync says what uploading a website's files changed.
 type WebsiteSync struct {
 	Uploaded, Deleted []string
+	// Tagged are obsolete objects marked for expiry and Restored are
+	// files back in use whose mark was removed (lift's versionedAssets).
+	Tagged, Restored []string
 }
 
-// Changed reports whether anything was uploaded or deleted (lift then
-// invalidates the CloudFront cache).
-func (w WebsiteSync) Changed() bool { return len(w.Uploaded)+len(w.Deleted) > 0 }
+// Changed reports whether anything was uploaded, deleted, tagged
+// obsolete or restored (lift then invalidates the CloudFront cache).
+func (w WebsiteSync) Changed() bool {
+	return len(w.Uploaded)+len(w.Deleted)+len(w.Tagged)+len(w.Restored) > 0
+}
+
+// objectTagger is asserted on Clients.S3 rather than added to S3 so the
+// scripted fakes need not implement it: only versioned websites use it.
+type objectTagger interface {
+	GetObjectTagging(context.Context, *s3.GetObjectTaggingInput, ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error)
+	PutObjectTagging(context.Context, *s3.PutObjectTaggingInput, ...func(*s3.Options)) (*s3.PutObjectTaggingOutput, error)
+	CopyObject(context.Context, *s3.CopyObjectInput, ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
+}
+
+// obsoleteTag marks an object a versioned website no longer has; lift's
+// bucket lifecycle rule expires tagged objects after a day, so pages
+// cached with older asset names keep working meanwhile.
+const obsoleteTag = "Obsolete"
+
+func taggerOf(c S3) (objectTagger, error) {
+	t, ok := c.(objectTagger)
+	if !ok {
+		return nil, errors.New("this S3 client cannot tag objects, which versioned website assets need")
+	}
+	return t, nil
+}
+
+func isObsolete(tags []s3types.Tag) bool {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == obsoleteTag && aws.ToString(t.Value) == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+func withoutObsolete(tags []s3types.Tag) []s3types.Tag {
+	var out []s3types.Tag
+	for _, t := range tags {
+		if aws.ToString(t.Key) != obsoleteTag {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// restoreIfObsolete removes the obsolete mark from an object whose file
+// is in use again; it reports whether there was one.
+func restoreIfObsolete(ctx context.Context, c S3, bucket, key string) (bool, error) {
+	t, err := taggerOf(c)
+	if err != nil {
+		return false, err
+	}
+	tags, err := t.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return false, fmt.Errorf("reading the tags of %s/%s: %w", bucket, key, err)
+	}
+	if !isObsolete(tags.TagSet) {
+		return false, nil
+	}
+	if _, err := t.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		Tagging: &s3types.Tagging{TagSet: withoutObsolete(tags.TagSet)}}); err != nil {
+		return false, fmt.Errorf("removing the obsolete tag of %s/%s: %w", bucket, key, err)
+	}
+	return true, nil
+}
+
+// tagObsolete marks an object obsolete unless it already is. Like lift,
+// the object is copied onto itself with the tag so that its age, which
+// the lifecycle rule counts from, restarts now.
+func tagObsolete(ctx context.Context, c S3, bucket, key string, now time.Time) (bool, error) {
+	t, err := taggerOf(c)
+	if err != nil {
+		return false, err
+	}
+	tags, err := t.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return false, fmt.Errorf("reading the tags of %s/%s: %w", bucket, key, err)
+	}
+	if isObsolete(tags.TagSet) {
+		return false, nil
+	}
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return false, fmt.Errorf("reading %s/%s: %w", bucket, key, err)
+	}
+	var tagging []string
+	for _, tag := range append(withoutObsolete(tags.TagSet), s3types.Tag{Key: aws.String(obsoleteTag), Value: aws.String("true")}) {
+		tagging = append(tagging, uriComponent(aws.ToString(tag.Key))+"="+uriComponent(aws.ToString(tag.Value)))
+	}
+	metadata := map[string]string{}
+	for k, v := range head.Metadata {
+		metadata[k] = v
+	}
+	metadata["lift-obsolete-at"] = now.UTC().Format("2006-01-02T15:04:05.000Z")
+	source := bucket + "/" + strings.ReplaceAll(uriComponent(key), "%2F", "/")
+	if _, err := t.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), CopySource: aws.String(source),
+		MetadataDirective: s3types.MetadataDirectiveReplace, Metadata: metadata,
+		TaggingDirective: s3types.TaggingDirectiveReplace, Tagging: aws.String(strings.Join(tagging, "&")),
+		CacheControl: head.CacheControl, ContentDisposition: head.ContentDisposition,
+		ContentEncoding: head.ContentEncoding, ContentLanguage: head.ContentLanguage,
+		ContentType: head.ContentType, WebsiteRedirectLocation: head.WebsiteRedirectLocation,
+	}); err != nil {
+		return false, fmt.Errorf("tagging %s/%s as obsolete (versioned assets need s3:GetObjectTagging, s3:PutObjectTagging, s3:GetObject and s3:PutObject): %w", bucket, key, err)
+	}
+	return true, nil
+}
+
+// uriComponent escapes s for a query or copy source; spaces become %20,
+// never "+", which S3 would read as a plus sign in a key.
+func uriComponent(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
 
 // SyncWebsiteDirectory makes the objects under prefix in bucket mirror
 // dir, as serverless-lift's upload does after a deploy: files that are
 // new or whose MD5 differs from the object's ETag are put with the
-// content type their extension gives, and objects under prefix with no
-// file are deleted unless keepObsolete (lift's versionedAssets, which
-// keeps them for pages still referencing them).
-func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string, keepObsolete bool) (WebsiteSync, error) {
+// content type their extension gives. Objects under prefix with no file
+// are deleted, unless versioned (lift's versionedAssets): then they are
+// tagged obsolete and expire later, and unchanged files that were
+// tagged before get their tag removed.
+func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string, versioned bool) (WebsiteSync, error) {
 	var res WebsiteSync
 	local := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -82,25 +199,49 @@ func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string,
 	}
 	sort.Strings(keys)
 	for _, key := range keys {
-		changed, err := putIfChanged(ctx, c, bucket, key, local[key], remote[key])
+		etag, exists := remote[key]
+		changed, err := putIfChanged(ctx, c, bucket, key, local[key], etag)
 		if err != nil {
 			return res, err
 		}
-		if changed {
+		switch {
+		case changed:
 			res.Uploaded = append(res.Uploaded, key)
+		case exists && versioned:
+			restored, err := restoreIfObsolete(ctx, c, bucket, key)
+			if err != nil {
+				return res, err
+			}
+			if restored {
+				res.Restored = append(res.Restored, key)
+			}
 		}
 	}
-	if keepObsolete {
-		return res, nil
-	}
-	var obsolete []s3types.ObjectIdentifier
+	var obsoleteKeys []string
 	for key := range remote {
 		if _, ok := local[key]; !ok {
-			obsolete = append(obsolete, s3types.ObjectIdentifier{Key: aws.String(key)})
-			res.Deleted = append(res.Deleted, key)
+			obsoleteKeys = append(obsoleteKeys, key)
 		}
 	}
-	sort.Strings(res.Deleted)
+	sort.Strings(obsoleteKeys)
+	if versioned {
+		now := time.Now()
+		for _, key := range obsoleteKeys {
+			tagged, err := tagObsolete(ctx, c, bucket, key, now)
+			if err != nil {
+				return res, err
+			}
+			if tagged {
+				res.Tagged = append(res.Tagged, key)
+			}
+		}
+		return res, nil
+	}
+	obsolete := make([]s3types.ObjectIdentifier, 0, len(obsoleteKeys))
+	for _, key := range obsoleteKeys {
+		obsolete = append(obsolete, s3types.ObjectIdentifier{Key: aws.String(key)})
+	}
+	res.Deleted = obsoleteKeys
 	for len(obsolete) > 0 {
 		// DeleteObjects takes at most 1000 keys.
 		n := min(len(obsolete), 1000)
@@ -114,8 +255,10 @@ func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string,
 }
 
 // PutWebsiteFile uploads one file to key unless the object there already
-// has its content (a server-side website's single-file assets).
-func PutWebsiteFile(ctx context.Context, c S3, bucket, key, file string) (bool, error) {
+// has its content (a server-side website's single-file assets); when it
+// has and versioned, an obsolete tag on it is removed, which counts as a
+// change as in lift.
+func PutWebsiteFile(ctx context.Context, c S3, bucket, key, file string, versioned bool) (bool, error) {
 	etag := ""
 	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err == nil {
@@ -126,7 +269,11 @@ func PutWebsiteFile(ctx context.Context, c S3, bucket, key, file string) (bool, 
 			return false, fmt.Errorf("reading %s/%s: %w", bucket, key, err)
 		}
 	}
-	return putIfChanged(ctx, c, bucket, key, file, etag)
+	put, err := putIfChanged(ctx, c, bucket, key, file, etag)
+	if err != nil || put || etag == "" || !versioned {
+		return put, err
+	}
+	return restoreIfObsolete(ctx, c, bucket, key)
 }
 
 func putIfChanged(ctx context.Context, c S3, bucket, key, file, etag string) (bool, error) {
@@ -210,7 +357,7 @@ func UploadWebsites(ctx context.Context, c *Clients, serviceDir string, sites []
 			}
 			key := path.Join(u.Prefix, filepath.Base(local))
 			step(fmt.Sprintf("Uploading '%s' to 's3://%s/%s'", u.Local, bucket, key))
-			put, err := PutWebsiteFile(ctx, c.S3, bucket, key, local)
+			put, err := PutWebsiteFile(ctx, c.S3, bucket, key, local, w.Versioned)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cloudfronttypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/nimbusfw/nimbus/internal/config"
 	deployaws "github.com/nimbusfw/nimbus/internal/deploy/aws"
@@ -59,8 +60,8 @@ func TestSyncWebsiteDirectoryOnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"css/site.css", "data.bin", "index.html"}; !reflect.DeepEqual(res.Uploaded, want) || len(res.Deleted) != 0 {
-		t.Fatalf("first sync = %+v, want uploads %v and old.html kept", res, want)
+	if want := []string{"css/site.css", "data.bin", "index.html"}; !reflect.DeepEqual(res.Uploaded, want) || len(res.Deleted) != 0 || !reflect.DeepEqual(res.Tagged, []string{"old.html"}) {
+		t.Fatalf("first sync = %+v, want uploads %v and old.html tagged obsolete, not deleted", res, want)
 	}
 	for key, want := range map[string]string{"index.html": "text/html", "css/site.css": "text/css", "data.bin": "application/octet-stream"} {
 		head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
@@ -106,11 +107,87 @@ func TestSyncWebsiteDirectoryOnMoto(t *testing.T) {
 
 	// A single file under a prefix, as a server-side website's asset.
 	write("favicon.ico", "icon")
-	if changed, err := deployaws.PutWebsiteFile(ctx, c.S3, bucket, "static/favicon.ico", filepath.Join(dir, "favicon.ico")); err != nil || !changed {
+	if changed, err := deployaws.PutWebsiteFile(ctx, c.S3, bucket, "static/favicon.ico", filepath.Join(dir, "favicon.ico"), false); err != nil || !changed {
 		t.Fatalf("first put: %v %v", changed, err)
 	}
-	if changed, err := deployaws.PutWebsiteFile(ctx, c.S3, bucket, "static/favicon.ico", filepath.Join(dir, "favicon.ico")); err != nil || changed {
+	if changed, err := deployaws.PutWebsiteFile(ctx, c.S3, bucket, "static/favicon.ico", filepath.Join(dir, "favicon.ico"), false); err != nil || changed {
 		t.Fatalf("unchanged put: %v %v", changed, err)
+	}
+}
+
+// TestVersionedWebsiteTagsObsoleteFilesOnMoto follows lift's
+// versionedAssets: a file gone from the directory is kept but tagged
+// Obsolete=true (its other tags, content type and body kept), tagging
+// it again changes nothing, and when the file comes back unchanged its
+// tag is removed, which counts as a change (the cache is cleared).
+func TestVersionedWebsiteTagsObsoleteFilesOnMoto(t *testing.T) {
+	useDedicatedMoto(t, "uploads to moto")
+	ctx := context.Background()
+	c, err := deployaws.NewClients(ctx, "us-east-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c := c.S3.(*s3.Client)
+	const bucket = "versioned-site"
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app v1.js")
+	if err := os.WriteFile(file, []byte("v1()"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := deployaws.SyncWebsiteDirectory(ctx, c.S3, bucket, "assets", dir, true); err != nil || !reflect.DeepEqual(res.Uploaded, []string{"assets/app v1.js"}) {
+		t.Fatalf("first sync = %+v, %v", res, err)
+	}
+	key := aws.String("assets/app v1.js")
+	if _, err := s3c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(bucket), Key: key,
+		Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("team"), Value: aws.String("web")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	tags := func() map[string]string {
+		t.Helper()
+		out, err := s3c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, tag := range out.TagSet {
+			m[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		return m
+	}
+
+	if err := os.Rename(file, filepath.Join(t.TempDir(), "moved.js")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := deployaws.SyncWebsiteDirectory(ctx, c.S3, bucket, "assets", dir, true)
+	if err != nil || !reflect.DeepEqual(res.Tagged, []string{"assets/app v1.js"}) || len(res.Deleted) != 0 || !res.Changed() {
+		t.Fatalf("sync without the file = %+v, %v", res, err)
+	}
+	if got := tags(); !reflect.DeepEqual(got, map[string]string{"team": "web", "Obsolete": "true"}) {
+		t.Errorf("tags after tagging = %v", got)
+	}
+	head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(head.ContentType) != "text/javascript" || head.Metadata["lift-obsolete-at"] == "" {
+		t.Errorf("tagged copy: content type %q, metadata %v", aws.ToString(head.ContentType), head.Metadata)
+	}
+	if res, err := deployaws.SyncWebsiteDirectory(ctx, c.S3, bucket, "assets", dir, true); err != nil || res.Changed() {
+		t.Fatalf("tagging again = %+v, %v", res, err)
+	}
+
+	if err := os.WriteFile(file, []byte("v1()"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = deployaws.SyncWebsiteDirectory(ctx, c.S3, bucket, "assets", dir, true)
+	if err != nil || !reflect.DeepEqual(res.Restored, []string{"assets/app v1.js"}) || len(res.Uploaded) != 0 || !res.Changed() {
+		t.Fatalf("sync with the file back = %+v, %v", res, err)
+	}
+	if got := tags(); !reflect.DeepEqual(got, map[string]string{"team": "web"}) {
+		t.Errorf("tags after restoring = %v", got)
 	}
 }
 
