@@ -96,14 +96,20 @@ func Deploy(ctx context.Context, p *Project, opts DeployOptions) (*DeployResult,
 	if err != nil {
 		return nil, err
 	}
+	// serverless-lift's before:deploy:deploy and after:deploy:deploy hooks
+	// upload website files around the stack deploy.
+	sites := lift.Websites(p.Service.Root)
+	uploadedBefore, err := deployaws.UploadAssetsBeforeDeploy(ctx, c, b.StackName, p.Service.Dir, sites, opts.Reporter)
+	if err != nil {
+		return nil, err
+	}
 	res, err := deployaws.Deploy(ctx, c, b, deployaws.DeployOptions{
 		Force: opts.Force, Reporter: opts.Reporter, Validate: !opts.NoValidate, Service: p.Service,
 	})
 	if err != nil {
 		return nil, err
 	}
-	// serverless-lift uploads website files once the stack is deployed.
-	if err := deployaws.UploadWebsites(ctx, c, p.Service.Dir, lift.Websites(p.Service.Root), res.Outputs, opts.Reporter); err != nil {
+	if err := deployaws.UploadWebsitesAfterDeploy(ctx, c, p.Service.Dir, sites, res.Outputs, uploadedBefore, opts.Reporter); err != nil {
 		return nil, err
 	}
 	return &DeployResult{

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cloudfronttypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -150,17 +151,11 @@ func uriComponent(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
-// SyncWebsiteDirectory makes the objects under prefix in bucket mirror
-// dir, as serverless-lift's upload does after a deploy: files that are
-// new or whose MD5 differs from the object's ETag are put with the
-// content type their extension gives. Objects under prefix with no file
-// are deleted, unless versioned (lift's versionedAssets): then they are
-// tagged obsolete and expire later, and unchanged files that were
-// tagged before get their tag removed.
-func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string, versioned bool) (WebsiteSync, error) {
-	var res WebsiteSync
-	local := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// websiteObjects lists the files of dir by the key each goes to under
+// prefix, and the ETags of the objects already under prefix.
+func websiteObjects(ctx context.Context, c S3, bucket, prefix, dir string) (local, remote map[string]string, err error) {
+	local = map[string]string{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -172,9 +167,9 @@ func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string,
 		return nil
 	})
 	if err != nil {
-		return res, fmt.Errorf("reading website directory: %w", err)
+		return nil, nil, fmt.Errorf("reading website directory: %w", err)
 	}
-	remote := map[string]string{}
+	remote = map[string]string{}
 	var token *string
 	for {
 		in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ContinuationToken: token}
@@ -183,7 +178,7 @@ func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string,
 		}
 		out, err := c.ListObjectsV2(ctx, in)
 		if err != nil {
-			return res, fmt.Errorf("listing bucket %s: %w", bucket, err)
+			return nil, nil, fmt.Errorf("listing bucket %s: %w", bucket, err)
 		}
 		for _, o := range out.Contents {
 			remote[aws.ToString(o.Key)] = aws.ToString(o.ETag)
@@ -192,6 +187,22 @@ func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string,
 			break
 		}
 		token = out.NextContinuationToken
+	}
+	return local, remote, nil
+}
+
+// SyncWebsiteDirectory makes the objects under prefix in bucket mirror
+// dir, as serverless-lift's upload does after a deploy: files that are
+// new or whose MD5 differs from the object's ETag are put with the
+// content type their extension gives. Objects under prefix with no file
+// are deleted, unless versioned (lift's versionedAssets): then they are
+// tagged obsolete and expire later, and unchanged files that were
+// tagged before get their tag removed.
+func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string, versioned bool) (WebsiteSync, error) {
+	var res WebsiteSync
+	local, remote, err := websiteObjects(ctx, c, bucket, prefix, dir)
+	if err != nil {
+		return res, err
 	}
 	keys := make([]string, 0, len(local))
 	for k := range local {
@@ -326,6 +337,13 @@ func InvalidateDistribution(ctx context.Context, c CloudFront, distributionID st
 // invalidated so visitors get them at once; lift skips that when the
 // stack has no distribution ID output, and so does this.
 func UploadWebsites(ctx context.Context, c *Clients, serviceDir string, sites []lift.Website, outputs map[string]string, r Reporter) error {
+	return UploadWebsitesAfterDeploy(ctx, c, serviceDir, sites, outputs, nil, r)
+}
+
+// UploadWebsitesAfterDeploy is UploadWebsites that also clears the cache
+// of the websites named in uploadedBefore (UploadAssetsBeforeDeploy put
+// files there), changed now or not, as lift's postDeploy does.
+func UploadWebsitesAfterDeploy(ctx context.Context, c *Clients, serviceDir string, sites []lift.Website, outputs map[string]string, uploadedBefore map[string]bool, r Reporter) error {
 	step := func(msg string) {
 		if r != nil {
 			r.Step(msg)
@@ -364,7 +382,7 @@ func UploadWebsites(ctx context.Context, c *Clients, serviceDir string, sites []
 			changed = changed || put
 		}
 		id := outputs[w.DistributionOutput]
-		if !changed || id == "" {
+		if !(changed || uploadedBefore[w.ID]) || id == "" {
 			continue
 		}
 		if c.CloudFront == nil {
@@ -376,4 +394,95 @@ func UploadWebsites(ctx context.Context, c *Clients, serviceDir string, sites []
 		}
 	}
 	return nil
+}
+
+// UploadAssetsBeforeDeploy is lift's preDeploy for server-side websites
+// with versionedAssets: before the stack update switches the backend to
+// new code, the assets it may reference are put in the bucket, only
+// those not there yet and deleting nothing, so pages from old and new
+// code both find theirs. A stack or bucket that does not exist yet is
+// not an error (the first deploy uploads afterwards). It returns the
+// websites that got files; their caches are cleared after the deploy.
+func UploadAssetsBeforeDeploy(ctx context.Context, c *Clients, stackName, serviceDir string, sites []lift.Website, r Reporter) (map[string]bool, error) {
+	uploaded := map[string]bool{}
+	var outputs map[string]string
+	for _, w := range sites {
+		if w.Type != lift.ServerSideWebsiteType || !w.Versioned {
+			continue
+		}
+		if outputs == nil {
+			var err error
+			if outputs, err = currentStackOutputs(ctx, c.CloudFormation, stackName); err != nil {
+				return nil, err
+			}
+		}
+		bucket := outputs[w.BucketOutput]
+		if bucket == "" {
+			continue
+		}
+		for _, u := range w.Uploads {
+			local := u.Local
+			if !filepath.IsAbs(local) {
+				local = filepath.Join(serviceDir, local)
+			}
+			info, err := os.Stat(local)
+			if err != nil {
+				return nil, fmt.Errorf("Error in 'constructs.%s': the file or directory '%s' does not exist", w.ID, u.Local)
+			}
+			if r != nil {
+				r.Step(fmt.Sprintf("Uploading '%s' to 's3://%s/%s'", u.Local, bucket, u.Prefix))
+			}
+			files := map[string]string{path.Join(u.Prefix, filepath.Base(local)): local}
+			var existing map[string]string
+			if info.IsDir() {
+				if files, existing, err = websiteObjects(ctx, c.S3, bucket, u.Prefix, local); err != nil {
+					return nil, err
+				}
+			} else {
+				existing = map[string]string{}
+				key := path.Join(u.Prefix, filepath.Base(local))
+				_, err := c.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+				var notFound *s3types.NotFound
+				switch {
+				case err == nil:
+					existing[key] = "present"
+				case !errors.As(err, &notFound):
+					return nil, fmt.Errorf("reading %s/%s: %w", bucket, key, err)
+				}
+			}
+			keys := make([]string, 0, len(files))
+			for k := range files {
+				if _, ok := existing[k]; !ok {
+					keys = append(keys, k)
+				}
+			}
+			sort.Strings(keys)
+			for _, key := range keys {
+				if _, err := putIfChanged(ctx, c.S3, bucket, key, files[key], ""); err != nil {
+					return nil, err
+				}
+				uploaded[w.ID] = true
+			}
+		}
+	}
+	return uploaded, nil
+}
+
+// currentStackOutputs reads a stack's outputs; none when it does not
+// exist.
+func currentStackOutputs(ctx context.Context, c CloudFormation, stackName string) (map[string]string, error) {
+	out, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stackName)})
+	if isStackMissing(err) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the outputs of stack %s: %w", stackName, err)
+	}
+	outputs := map[string]string{}
+	for _, st := range out.Stacks {
+		for _, o := range st.Outputs {
+			outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+		}
+	}
+	return outputs, nil
 }

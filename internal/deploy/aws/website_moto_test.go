@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cloudfronttypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -339,5 +340,120 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 	delete(outputs, lift.LogicalID("landing", "BucketName"))
 	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil); err == nil || !strings.Contains(err.Error(), "'landing'") {
 		t.Errorf("missing bucket output: %v", err)
+	}
+}
+
+// TestVersionedAssetsUploadBeforeDeployOnMoto follows lift's preDeploy
+// for a server-side website with versionedAssets: against the deployed
+// stack's bucket output, only files not in the bucket yet are put (an
+// outdated object is left for after the deploy, nothing is deleted),
+// and the website's cache is then cleared after the deploy even when
+// the after-deploy sync finds nothing left to change. Before the first
+// deploy (no stack) it does nothing.
+func TestVersionedAssetsUploadBeforeDeployOnMoto(t *testing.T) {
+	useDedicatedMoto(t, "uploads to moto")
+	ctx := context.Background()
+	c, err := deployaws.NewClients(ctx, "us-east-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c := c.S3.(*s3.Client)
+	cfc := c.CloudFront.(*cloudfront.Client)
+	cfg := "service: s\nplugins: [serverless-lift]\nconstructs:\n  backend:\n    type: server-side-website\n    versionedAssets: true\n    assets: {'/css/*': assets}\n"
+	root, ds := config.Parse("serverless.yml", []byte(cfg), diag.NewSources())
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	sites := lift.Websites(root)
+	dir := t.TempDir()
+	for name, content := range map[string]string{"assets/app.css": "new{}", "assets/extra.css": "extra{}"} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if got, err := deployaws.UploadAssetsBeforeDeploy(ctx, c, "s-dev", dir, sites, nil); err != nil || len(got) != 0 {
+		t.Fatalf("before the first deploy: %v, %v", got, err)
+	}
+
+	bucketOutput := lift.LogicalID("backend", "AssetsBucketName")
+	template := `{"Resources":{"Assets":{"Type":"AWS::S3::Bucket","Properties":{"BucketName":"assets-bucket"}}},` +
+		`"Outputs":{"` + bucketOutput + `":{"Value":{"Ref":"Assets"}}}}`
+	if _, err := c.CloudFormation.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("s-dev"), TemplateBody: aws.String(template)}); err != nil {
+		t.Fatal(err)
+	}
+	for key, body := range map[string]string{"css/app.css": "old{}", "css/gone.css": "gone{}"} {
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("assets-bucket"), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uploaded, err := deployaws.UploadAssetsBeforeDeploy(ctx, c, "s-dev", dir, sites, nil)
+	if err != nil || !uploaded["backend"] {
+		t.Fatalf("before deploy: %v, %v", uploaded, err)
+	}
+	body := func(key string) string {
+		t.Helper()
+		obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("assets-bucket"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(obj.Body)
+		return string(b)
+	}
+	if got := []string{body("css/app.css"), body("css/extra.css"), body("css/gone.css")}; !reflect.DeepEqual(got, []string{"old{}", "extra{}", "gone{}"}) {
+		t.Errorf("bucket after the pre-deploy upload = %v", got)
+	}
+
+	out, err := cfc.CreateDistribution(ctx, &cloudfront.CreateDistributionInput{DistributionConfig: &cloudfronttypes.DistributionConfig{
+		CallerReference: aws.String("assets"), Comment: aws.String("assets"), Enabled: aws.Bool(true),
+		Origins: &cloudfronttypes.Origins{Quantity: aws.Int32(1), Items: []cloudfronttypes.Origin{{
+			Id: aws.String("assets"), DomainName: aws.String("assets-bucket.s3.amazonaws.com"),
+			S3OriginConfig: &cloudfronttypes.S3OriginConfig{OriginAccessIdentity: aws.String("")},
+		}}},
+		DefaultCacheBehavior: &cloudfronttypes.DefaultCacheBehavior{TargetOriginId: aws.String("assets"),
+			ViewerProtocolPolicy: cloudfronttypes.ViewerProtocolPolicyAllowAll, CachePolicyId: aws.String("658327ea-f89d-4fab-a63d-7e88639e58f6")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	distribution := aws.ToString(out.Distribution.Id)
+	outputs := map[string]string{bucketOutput: "assets-bucket", lift.LogicalID("backend", "DistributionId"): distribution}
+	invalidations := func() int {
+		t.Helper()
+		list, err := cfc.ListInvalidations(ctx, &cloudfront.ListInvalidationsInput{DistributionId: aws.String(distribution)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.InvalidationList.Items)
+	}
+	// The after-deploy sync updates app.css and tags gone.css: a change.
+	if err := deployaws.UploadWebsitesAfterDeploy(ctx, c, dir, sites, outputs, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if body("css/app.css") != "new{}" || invalidations() != 1 {
+		t.Fatalf("after deploy: app.css %q, %d invalidations", body("css/app.css"), invalidations())
+	}
+	// Nothing changes after the deploy, but the pre-deploy upload did.
+	if _, err := s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("assets-bucket"), Key: aws.String("css/extra.css")}); err != nil {
+		t.Fatal(err)
+	}
+	if uploaded, err = deployaws.UploadAssetsBeforeDeploy(ctx, c, "s-dev", dir, sites, nil); err != nil || !uploaded["backend"] {
+		t.Fatalf("second pre-deploy upload: %v, %v", uploaded, err)
+	}
+	if err := deployaws.UploadWebsitesAfterDeploy(ctx, c, dir, sites, outputs, uploaded, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := invalidations(); got != 2 {
+		t.Errorf("%d invalidations, want the pre-deploy upload to force a second", got)
+	}
+	if err := deployaws.UploadWebsitesAfterDeploy(ctx, c, dir, sites, outputs, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := invalidations(); got != 2 {
+		t.Errorf("%d invalidations after an unchanged upload, want still 2", got)
 	}
 }
