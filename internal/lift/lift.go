@@ -50,6 +50,9 @@ type Lift struct {
 	raw    *config.Node
 	tokens []tokenRef
 	built  []*construct
+	// vpcConstruct is the vpc construct that set provider.vpc, for the
+	// message about a second one.
+	vpcConstruct string
 	// Region is the deployment region (--region); without it Expand
 	// takes provider.region, then us-east-1, as serverless v3 does.
 	Region string

@@ -122,7 +122,11 @@ func (l *Lift) useVpc(root *config.Node, c *construct, typePos diag.Pos, ds *dia
 	provider := root.Get("provider")
 	if existing := provider.Get("vpc"); existing != nil && existing.Kind != config.Null {
 		ds.Errorf(typePos, "constructs."+c.id+".type", "Can't register more than one VPC. Either you have several \"vpc\" constructs or you already defined \"provider.vpc\" in serverless.yml")
-		(*ds)[len(*ds)-1].Detail = fmt.Sprintf("provider.vpc is already set (line %d); remove it or the extra vpc construct.", existing.Pos.Line)
+		detail := fmt.Sprintf("provider.vpc is already set (line %d); remove it or the vpc construct.", existing.Pos.Line)
+		if l.vpcConstruct != "" {
+			detail = fmt.Sprintf("The vpc construct '%s' (line %d) already gives the functions their VPC; keep one.", l.vpcConstruct, existing.Pos.Line)
+		}
+		(*ds)[len(*ds)-1].Detail = detail
 		return
 	}
 	if provider == nil || provider.Kind != config.Map {
@@ -135,5 +139,6 @@ func (l *Lift) useVpc(root *config.Node, c *construct, typePos diag.Pos, ds *dia
 	for i := 1; i <= vpcSubnetCount; i++ {
 		subnets.Items = append(subnets.Items, token(vpcPrivateSubnetValue+strconv.Itoa(i)))
 	}
+	l.vpcConstruct = c.id
 	provider.Set("vpc", obj(c.pos, "securityGroupIds", config.NewSeq(c.pos, token(vpcSecurityGroupValue)), "subnetIds", subnets))
 }

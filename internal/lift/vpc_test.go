@@ -91,6 +91,9 @@ func TestVpcRefusesASecondVpc(t *testing.T) {
 			if d.Path != "constructs.net.type" || d.Pos.Line != len(lines)-1 || d.Pos.Col != 11 || !strings.Contains(d.Summary, "Can't register more than one VPC") {
 				t.Errorf("diagnostic = %+v", d)
 			}
+			if fromConstruct := strings.Contains(d.Detail, "construct 'first' (line 5)"); fromConstruct != (name == "two vpc constructs") {
+				t.Errorf("detail = %q", d.Detail)
+			}
 		})
 	}
 }
