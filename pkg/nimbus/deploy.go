@@ -355,7 +355,12 @@ func Remove(ctx context.Context, p *Project, rep Reporter) error {
 	if err != nil {
 		return err
 	}
-	return deployaws.Remove(ctx, c, baseBundle(p.Service), rep)
+	b := baseBundle(p.Service)
+	// serverless-lift's before:remove hook empties the website buckets.
+	if err := deployaws.EmptyWebsiteBuckets(ctx, c, b.StackName, lift.Websites(p.Service.Root), rep); err != nil {
+		return err
+	}
+	return deployaws.Remove(ctx, c, b, rep)
 }
 
 // LambdaEdgeFunctions lists the functions with cloudFront events. CloudFront

@@ -486,3 +486,56 @@ func currentStackOutputs(ctx context.Context, c CloudFormation, stackName string
 	}
 	return outputs, nil
 }
+
+// EmptyWebsiteBuckets deletes every object of the deployed stack's
+// website buckets, as lift's before:remove hook does: the buckets are
+// part of the stack and CloudFormation cannot delete a bucket that still
+// holds files. Websites whose bucket the stack does not name (or a stack
+// that does not exist) are skipped.
+func EmptyWebsiteBuckets(ctx context.Context, c *Clients, stackName string, sites []lift.Website, r Reporter) error {
+	if len(sites) == 0 {
+		return nil
+	}
+	outputs, err := currentStackOutputs(ctx, c.CloudFormation, stackName)
+	if err != nil {
+		return err
+	}
+	for _, w := range sites {
+		bucket := outputs[w.BucketOutput]
+		if bucket == "" {
+			continue
+		}
+		if r != nil {
+			kind := "website"
+			if w.Type != lift.ServerSideWebsiteType {
+				kind = "static website"
+			}
+			r.Step(fmt.Sprintf("Emptying S3 bucket '%s' for the '%s' %s, else CloudFormation will fail (it cannot delete a non-empty bucket)", bucket, w.ID, kind))
+		}
+		if err := emptyWebsiteBucket(ctx, c.S3, bucket); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func emptyWebsiteBucket(ctx context.Context, c S3, bucket string) error {
+	for {
+		// Deleting as we go: each listing starts from what is left.
+		out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err != nil {
+			return fmt.Errorf("listing bucket %s: %w", bucket, err)
+		}
+		if len(out.Contents) == 0 {
+			return nil
+		}
+		objects := make([]s3types.ObjectIdentifier, 0, len(out.Contents))
+		for _, o := range out.Contents {
+			objects = append(objects, s3types.ObjectIdentifier{Key: o.Key})
+		}
+		if _, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket),
+			Delete: &s3types.Delete{Objects: objects, Quiet: aws.Bool(true)}}); err != nil {
+			return fmt.Errorf("emptying bucket %s: %w", bucket, err)
+		}
+	}
+}

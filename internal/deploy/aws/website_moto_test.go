@@ -457,3 +457,51 @@ func TestVersionedAssetsUploadBeforeDeployOnMoto(t *testing.T) {
 		t.Errorf("%d invalidations after an unchanged upload, want still 2", got)
 	}
 }
+
+// TestEmptyWebsiteBucketsOnMoto follows lift's before:remove hook: the
+// bucket the deployed stack names for a website is emptied (so
+// CloudFormation can delete it), with lift's message; a website the
+// stack has no bucket output for, or a stack that is gone, is skipped.
+func TestEmptyWebsiteBucketsOnMoto(t *testing.T) {
+	useDedicatedMoto(t, "removes from moto")
+	ctx := context.Background()
+	c, err := deployaws.NewClients(ctx, "us-east-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c := c.S3.(*s3.Client)
+	cfg := "service: s\nplugins: [serverless-lift]\nconstructs:\n  landing: {type: static-website, path: public}\n  backend: {type: server-side-website}\n"
+	root, ds := config.Parse("serverless.yml", []byte(cfg), diag.NewSources())
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	sites := lift.Websites(root)
+	if err := deployaws.EmptyWebsiteBuckets(ctx, c, "s-dev", sites, nil); err != nil {
+		t.Fatalf("without a stack: %v", err)
+	}
+	template := `{"Resources":{"Site":{"Type":"AWS::S3::Bucket","Properties":{"BucketName":"landing-bucket"}}},` +
+		`"Outputs":{"` + lift.LogicalID("landing", "BucketName") + `":{"Value":{"Ref":"Site"}}}}`
+	if _, err := c.CloudFormation.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("s-dev"), TemplateBody: aws.String(template)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"index.html", "a/b.css", "c.js"} {
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("landing-bucket"), Key: aws.String(key), Body: strings.NewReader(key)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &stepRecorder{}
+	if err := deployaws.EmptyWebsiteBuckets(ctx, c, "s-dev", sites, rec); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("landing-bucket")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 0 {
+		t.Errorf("bucket still holds %d objects", len(out.Contents))
+	}
+	want := []string{"Emptying S3 bucket 'landing-bucket' for the 'landing' static website, else CloudFormation will fail (it cannot delete a non-empty bucket)"}
+	if !reflect.DeepEqual(rec.steps, want) {
+		t.Errorf("steps = %q", rec.steps)
+	}
+}
