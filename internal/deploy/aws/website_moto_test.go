@@ -30,10 +30,7 @@ import (
 func TestSyncWebsiteDirectoryOnMoto(t *testing.T) {
 	useDedicatedMoto(t, "uploads to moto")
 	ctx := context.Background()
-	c, err := deployaws.NewClients(ctx, "us-east-1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := motoClients(t, ctx)
 	s3c := c.S3.(*s3.Client)
 	const bucket = "site-bucket"
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -124,10 +121,7 @@ func TestSyncWebsiteDirectoryOnMoto(t *testing.T) {
 func TestVersionedWebsiteTagsObsoleteFilesOnMoto(t *testing.T) {
 	useDedicatedMoto(t, "uploads to moto")
 	ctx := context.Background()
-	c, err := deployaws.NewClients(ctx, "us-east-1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := motoClients(t, ctx)
 	s3c := c.S3.(*s3.Client)
 	const bucket = "versioned-site"
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -202,10 +196,7 @@ func TestVersionedWebsiteTagsObsoleteFilesOnMoto(t *testing.T) {
 func TestUploadWebsitesOnMoto(t *testing.T) {
 	useDedicatedMoto(t, "uploads to moto")
 	ctx := context.Background()
-	c, err := deployaws.NewClients(ctx, "us-east-1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := motoClients(t, ctx)
 	s3c := c.S3.(*s3.Client)
 	cfc := c.CloudFront.(*cloudfront.Client)
 	for _, b := range []string{"static-bucket", "assets-bucket"} {
@@ -265,11 +256,7 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 		write(name, content)
 	}
 	cfg := "service: s\nplugins: [serverless-lift]\nconstructs:\n  landing: {type: static-website, path: public}\n  backend:\n    type: server-side-website\n    errorPage: static/error.html\n    assets: {'/css/*': assets}\n"
-	root, ds := config.Parse("serverless.yml", []byte(cfg), diag.NewSources())
-	if ds.HasErrors() {
-		t.Fatal(ds.Err())
-	}
-	sites := lift.Websites(root)
+	sites := websitesOf(t, cfg)
 	outputs := map[string]string{
 		lift.LogicalID("landing", "BucketName"):       "static-bucket",
 		lift.LogicalID("landing", "DistributionId"):   landingCDN,
@@ -333,7 +320,7 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "static", "error.html")); err != nil {
 		t.Fatal(err)
 	}
-	err = deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil)
+	err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil)
 	if err == nil || !strings.Contains(err.Error(), "constructs.backend") || !strings.Contains(err.Error(), "static/error.html") {
 		t.Errorf("missing asset: %v", err)
 	}
@@ -353,18 +340,11 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 func TestVersionedAssetsUploadBeforeDeployOnMoto(t *testing.T) {
 	useDedicatedMoto(t, "uploads to moto")
 	ctx := context.Background()
-	c, err := deployaws.NewClients(ctx, "us-east-1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := motoClients(t, ctx)
 	s3c := c.S3.(*s3.Client)
 	cfc := c.CloudFront.(*cloudfront.Client)
 	cfg := "service: s\nplugins: [serverless-lift]\nconstructs:\n  backend:\n    type: server-side-website\n    versionedAssets: true\n    assets: {'/css/*': assets}\n"
-	root, ds := config.Parse("serverless.yml", []byte(cfg), diag.NewSources())
-	if ds.HasErrors() {
-		t.Fatal(ds.Err())
-	}
-	sites := lift.Websites(root)
+	sites := websitesOf(t, cfg)
 	dir := t.TempDir()
 	for name, content := range map[string]string{"assets/app.css": "new{}", "assets/extra.css": "extra{}"} {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -465,17 +445,10 @@ func TestVersionedAssetsUploadBeforeDeployOnMoto(t *testing.T) {
 func TestEmptyWebsiteBucketsOnMoto(t *testing.T) {
 	useDedicatedMoto(t, "removes from moto")
 	ctx := context.Background()
-	c, err := deployaws.NewClients(ctx, "us-east-1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := motoClients(t, ctx)
 	s3c := c.S3.(*s3.Client)
 	cfg := "service: s\nplugins: [serverless-lift]\nconstructs:\n  landing: {type: static-website, path: public}\n  backend: {type: server-side-website}\n"
-	root, ds := config.Parse("serverless.yml", []byte(cfg), diag.NewSources())
-	if ds.HasErrors() {
-		t.Fatal(ds.Err())
-	}
-	sites := lift.Websites(root)
+	sites := websitesOf(t, cfg)
 	if err := deployaws.EmptyWebsiteBuckets(ctx, c, "s-dev", sites, nil); err != nil {
 		t.Fatalf("without a stack: %v", err)
 	}
@@ -504,4 +477,24 @@ func TestEmptyWebsiteBucketsOnMoto(t *testing.T) {
 	if !reflect.DeepEqual(rec.steps, want) {
 		t.Errorf("steps = %q", rec.steps)
 	}
+}
+
+// motoClients connects to the moto_server useDedicatedMoto started.
+func motoClients(t *testing.T, ctx context.Context) *deployaws.Clients {
+	t.Helper()
+	c, err := deployaws.NewClients(ctx, "us-east-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// websitesOf lists the lift websites of a serverless.yml text.
+func websitesOf(t *testing.T, yml string) []lift.Website {
+	t.Helper()
+	root, ds := config.Parse("serverless.yml", []byte(yml), diag.NewSources())
+	if ds.HasErrors() {
+		t.Fatal(ds.Err())
+	}
+	return lift.Websites(root)
 }
