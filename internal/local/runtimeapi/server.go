@@ -129,13 +129,7 @@ func (s *Server) Abandon(inv *Invocation) {
 		s.current = nil
 	}
 	s.mu.Unlock()
-	select {
-	case q := <-s.queue:
-		if q != inv {
-			s.queue <- q
-		}
-	default:
-	}
+	s.Withdraw(inv)
 }
 
 // Withdraw takes inv back if the runtime has not polled it yet, and says
