@@ -229,16 +229,16 @@ func (f *function) run(ctx context.Context, inst *instance, cold bool, requestID
 		f.p.log.line(f.prefix, "START RequestId: "+requestID+" Version: $LATEST")
 	}
 	inst.beginCapture()
-	// A zero limit waits for as long as the invocation runs (NoTimeout).
-	limit, until := timeout, inv.Deadline
+	// A zero time waits for as long as the invocation runs (NoTimeout).
+	until := inv.Deadline
 	if f.p.opts.NoTimeout {
-		limit, until = 0, time.Time{}
+		until = time.Time{}
 	}
 	var w wait
 	if inst.rpc != nil {
 		w = inst.awaitRPC(ctx, inv, until)
 	} else {
-		w = inst.awaitRuntimeAPI(ctx, inv, limit)
+		w = inst.awaitRuntimeAPI(ctx, inv, until)
 	}
 	switch w.end {
 	case undelivered:
@@ -301,14 +301,14 @@ type wait struct {
 
 // awaitRuntimeAPI hands inv to the runtime's next poll and waits for its
 // answer, the process exiting, the timeout (none when zero) or ctx.
-func (inst *instance) awaitRuntimeAPI(ctx context.Context, inv *runtimeapi.Invocation, timeout time.Duration) wait {
+func (inst *instance) awaitRuntimeAPI(ctx context.Context, inv *runtimeapi.Invocation, until time.Time) wait {
 	if err := inst.srv.Dispatch(inv); err != nil {
 		// Only a closed endpoint refuses: the instance is stopping.
 		return wait{end: undelivered}
 	}
 	var expired <-chan time.Time
-	if timeout > 0 {
-		timer := time.NewTimer(timeout)
+	if !until.IsZero() {
+		timer := time.NewTimer(time.Until(until))
 		defer timer.Stop()
 		expired = timer.C
 	}
