@@ -221,16 +221,6 @@ func listen(host string, port, def int, flag string) (net.Listener, error) {
 	return ln, nil
 }
 
-func urlOf(ln net.Listener) string {
-	if _, ok := ln.(tlsListener); ok {
-		return "https://" + ln.Addr().String()
-	}
-	return "http://" + ln.Addr().String()
-}
-
-// tlsListener marks a listener that serves HTTPS (--httpsProtocol).
-type tlsListener struct{ net.Listener }
-
 // loadHTTPS reads cert.pem and key.pem from dir, as serverless-offline's
 // --httpsProtocol does.
 func loadHTTPS(dir string) (*tls.Config, error) {
@@ -309,51 +299,42 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 		}
 		httpsConfig = c
 	}
-	secure := func(ln net.Listener) net.Listener {
-		if httpsConfig == nil {
-			return ln
-		}
-		return tlsListener{tls.NewListener(ln, httpsConfig)}
-	}
 	var lns []net.Listener
 	closeAll := func() {
 		for _, ln := range lns {
 			ln.Close()
 		}
 	}
+	// One listener per server, in the order of the handlers below. The
+	// HTTP, WebSocket and ALB servers are the ones serverless-offline
+	// serves over TLS; the Lambda and AWS APIs stay plain for SDK clients.
+	// The WebSocket and ALB ports open only for services with such events.
 	for _, p := range []struct {
 		port, def int
 		flag      string
-	}{{opts.HTTPPort, 3000, "httpPort"}, {opts.LambdaPort, 3002, "lambdaPort"}, {opts.AWSPort, 3005, "awsPort"}} {
+		open, tls bool
+		url       *string
+	}{
+		{opts.HTTPPort, 3000, "httpPort", true, true, &s.HTTPURL},
+		{opts.LambdaPort, 3002, "lambdaPort", true, false, &s.LambdaURL},
+		{opts.AWSPort, 3005, "awsPort", true, false, &s.AWSURL},
+		{opts.WebSocketPort, 3001, "websocketPort", len(wsRoutes) > 0, true, &s.WebSocketURL},
+		{opts.ALBPort, 3003, "albPort", len(albRules) > 0, true, &s.ALBURL},
+	} {
+		if !p.open {
+			continue
+		}
 		ln, err := listen(opts.Host, p.port, p.def, p.flag)
 		if err != nil {
 			closeAll()
 			return nil, err
 		}
+		scheme := "http://"
+		if p.tls && httpsConfig != nil {
+			ln, scheme = tls.NewListener(ln, httpsConfig), "https://"
+		}
 		lns = append(lns, ln)
-	}
-	// The HTTP, WebSocket and ALB servers are the ones serverless-offline
-	// serves over TLS; the Lambda and AWS APIs stay plain for SDK clients.
-	lns[0] = secure(lns[0])
-	s.HTTPURL, s.LambdaURL, s.AWSURL = urlOf(lns[0]), urlOf(lns[1]), urlOf(lns[2])
-	var wsLn, albLn net.Listener
-	if len(wsRoutes) > 0 {
-		ln, err := listen(opts.Host, opts.WebSocketPort, 3001, "websocketPort")
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		ln = secure(ln)
-		lns, wsLn, s.WebSocketURL = append(lns, ln), ln, urlOf(ln)
-	}
-	if len(albRules) > 0 {
-		ln, err := listen(opts.Host, opts.ALBPort, 3003, "albPort")
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		ln = secure(ln)
-		lns, albLn, s.ALBURL = append(lns, ln), ln, urlOf(ln)
+		*p.url = scheme + ln.Addr().String()
 	}
 
 	store, err := queue.Open(filepath.Join(stateDir, "queues.db"))
@@ -439,7 +420,7 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 	api := &awsapi.Server{Queues: store, Topics: s.hub, Bus: s.bus, Region: svc.Region, BaseURL: s.AWSURL, Log: s.log.line}
 
 	handlers := []http.Handler{s.gw, s.lambdaAPI, api}
-	if wsLn != nil {
+	if s.WebSocketURL != "" {
 		s.ws = gateway.NewWebSocketAPI(gateway.WebSocketConfig{
 			Routes: wsRoutes, RouteSelectionExpression: wsExpr, Invoker: inv,
 			Service: svc.Name, Stage: svc.Stage, Region: svc.Region, NoAuth: opts.NoAuth, Log: s.log.line,
@@ -447,7 +428,7 @@ func Start(ctx context.Context, svc *service.Service, opts Options) (*Session, e
 		})
 		handlers = append(handlers, s.ws)
 	}
-	if albLn != nil {
+	if s.ALBURL != "" {
 		albStage := svc.Stage
 		if opts.NoPrependStage {
 			albStage = ""
