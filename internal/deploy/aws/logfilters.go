@@ -46,8 +46,11 @@ func (e *LogFilterLimitError) Error() string {
 // logical ID) are deleted first. Filters made outside the stack are kept,
 // and a LogFilterLimitError reports when they leave too little room.
 func fixLogSubscriptionFilters(ctx context.Context, c *Clients, b *Bundle, svc *service.Service) error {
-	groups, order := logFilterEvents(svc)
-	if len(order) == 0 || c.STS == nil {
+	if svc == nil || c.STS == nil {
+		return nil
+	}
+	events := svc.EventsOf("cloudwatchLog")
+	if len(events) == 0 {
 		return nil
 	}
 	api, ok := c.Logs.(subscriptionFilters)
@@ -58,45 +61,35 @@ func fixLogSubscriptionFilters(ctx context.Context, c *Clients, b *Bundle, svc *
 	if err != nil {
 		return CredentialsError(err)
 	}
-	prefix := fmt.Sprintf("arn:%s:lambda:%s:%s:function:", partitionOf(aws.ToString(who.Arn)), b.Region, aws.ToString(who.Account))
+	functionARNPrefix := fmt.Sprintf("arn:%s:lambda:%s:%s:function:", partitionOf(aws.ToString(who.Arn)), b.Region, aws.ToString(who.Account))
+	groups, order := wantedLogFilters(events, functionARNPrefix)
 	for _, group := range order {
-		var wanted []wantedLogFilter
-		for _, w := range groups[group] {
-			wanted = append(wanted, wantedLogFilter{destinationARN: prefix + w.destinationARN, logicalID: w.logicalID})
-		}
-		if err := fixLogGroupFilters(ctx, c.CloudFormation, api, b.StackName, group, wanted); err != nil {
+		if err := fixLogGroupFilters(ctx, c.CloudFormation, api, b.StackName, group, groups[group]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// logFilterEvents groups the service's cloudwatchLog events by log group,
-// each with its function's deployed name (in destinationARN, to be
-// prefixed) and its filter's logical ID.
-func logFilterEvents(svc *service.Service) (map[string][]wantedLogFilter, []string) {
+// wantedLogFilters groups cloudwatchLog events by log group, in the order
+// the config first names each group: every event wants its function
+// (functionARNPrefix + deployed name) behind its filter's logical ID.
+func wantedLogFilters(events []service.FunctionEvent, functionARNPrefix string) (map[string][]wantedLogFilter, []string) {
 	groups := map[string][]wantedLogFilter{}
 	var order []string
-	if svc == nil {
-		return groups, nil
-	}
-	for _, f := range svc.Functions {
-		n := 0
-		for _, e := range f.Events {
-			if e.Type != "cloudwatchLog" {
-				continue
-			}
-			n++
-			v := e.Value
-			if v != nil && v.Kind == config.Map {
-				v = v.Get("logGroup")
-			}
-			group := strings.NewReplacer("\r\n", "", "\n", "").Replace(v.Scalar0())
-			if _, seen := groups[group]; !seen {
-				order = append(order, group)
-			}
-			groups[group] = append(groups[group], wantedLogFilter{destinationARN: f.Name, logicalID: compileaws.CloudWatchLogLogicalID(f.Key, n)})
+	for _, fe := range events {
+		v := fe.Event.Value
+		if v != nil && v.Kind == config.Map {
+			v = v.Get("logGroup")
 		}
+		group := strings.NewReplacer("\r\n", "", "\n", "").Replace(v.Scalar0())
+		if _, seen := groups[group]; !seen {
+			order = append(order, group)
+		}
+		groups[group] = append(groups[group], wantedLogFilter{
+			destinationARN: functionARNPrefix + fe.Function.Name,
+			logicalID:      compileaws.CloudWatchLogLogicalID(fe.Function.Key, fe.N),
+		})
 	}
 	return groups, order
 }
