@@ -90,10 +90,8 @@ func buildServerSideWebsite(id string, v *config.Node, stackName, stage, region 
 	originID := func(n int) string { return LogicalID(id, "CDN", "Origin"+strconv.Itoa(n)) }
 
 	bucket := obj(pos, "Type", "AWS::S3::Bucket")
-	if v.Get("versionedAssets") != nil && v.Get("versionedAssets").Value == true {
-		bucket.Set("Properties", obj(pos, "LifecycleConfiguration", obj(pos, "Rules", config.NewSeq(pos, obj(pos,
-			"ExpirationInDays", 1, "Status", "Enabled",
-			"TagFilters", config.NewSeq(pos, obj(pos, "Key", "Obsolete", "Value", "true")))))))
+	if isTrue(v.Get("versionedAssets")) {
+		bucket.Set("Properties", obj(pos, "LifecycleConfiguration", obsoleteExpiry(pos)))
 	}
 	bucket.Set("UpdateReplacePolicy", config.NewString("Delete", pos))
 	bucket.Set("DeletionPolicy", config.NewString("Delete", pos))
@@ -114,16 +112,9 @@ func buildServerSideWebsite(id string, v *config.Node, stackName, stage, region 
 				"Version", "2012-10-17")))})
 	}
 
-	redirect := ""
-	if v.Get("redirectToMainDomain") != nil && v.Get("redirectToMainDomain").Value == true && len(domains) >= 2 {
-		redirect = "\n    if (request.headers[\"host\"].value !== \"" + domains[0] + "\") {\n        return {\n            statusCode: 301,\n            statusDescription: \"Moved Permanently\",\n            headers: {\n                location: {\n                    value: \"https://" + domains[0] + "\" + request.uri\n                }\n            }\n        };\n    }"
-	}
-	functionName := ensureNameMaxLength(stackName+"-"+region+"-"+id+"-request", 64)
-	resources = append(resources, named{requestID, obj(pos, "Type", "AWS::CloudFront::Function", "Properties", obj(pos,
-		"AutoPublish", true,
-		"FunctionCode", "function handler(event) {\n    var request = event.request;\n    request.headers[\"x-forwarded-host\"] = request.headers[\"host\"];"+redirect+"\n    return request;\n}",
-		"FunctionConfig", obj(pos, "Comment", functionName, "Runtime", "cloudfront-js-1.0"),
-		"Name", functionName))})
+	redirect := mainDomainRedirect(v, domains)
+	resources = append(resources, named{requestID, cloudFrontFunction(pos, stackName+"-"+region+"-"+id+"-request",
+		"function handler(event) {\n    var request = event.request;\n    request.headers[\"x-forwarded-host\"] = request.headers[\"host\"];"+redirect+"\n    return request;\n}")})
 	if len(routes) > 0 {
 		resources = append(resources, named{accessControlID, obj(pos, "Type", "AWS::CloudFront::OriginAccessControl", "Properties", obj(pos,
 			"OriginAccessControlConfig", obj(pos,
@@ -191,23 +182,15 @@ func buildServerSideWebsite(id string, v *config.Node, stackName, stage, region 
 	distribution.Set("HttpVersion", config.NewString("http2and3", pos))
 	distribution.Set("IPV6Enabled", config.NewBool(true, pos))
 	distribution.Set("Origins", origins)
-	if certificate != "" {
-		distribution.Set("ViewerCertificate", obj(pos, "AcmCertificateArn", certificate, "MinimumProtocolVersion", "TLSv1.2_2021", "SslSupportMethod", "sni-only"))
-	}
+	setViewerCertificate(distribution, certificate)
 	resources = append(resources, named{cdnID, obj(pos, "Type", "AWS::CloudFront::Distribution", "Properties", obj(pos, "DistributionConfig", distribution))})
 
 	c.resources = resources
 	c.extensions = map[string]string{"distribution": cdnID, "bucket": bucketID}
-	domain := getAtt(cdnID, "DomainName", pos)
-	if len(domains) > 0 {
-		domain = config.NewString(domains[0], pos)
-	}
-	c.outputs = []named{
+	domain := domainValue(cdnID, domains, pos)
+	c.outputs = append([]named{
 		{LogicalID(id, "AssetsBucketName"), obj(pos, "Description", "Name of the bucket that stores the website assets.", "Value", ref(bucketID, pos))},
-		{LogicalID(id, "Domain"), obj(pos, "Description", "Website domain name.", "Value", domain.Clone())},
-		{LogicalID(id, "CloudFrontCName"), obj(pos, "Description", "CloudFront CNAME.", "Value", getAtt(cdnID, "DomainName", pos))},
-		{LogicalID(id, "DistributionId"), obj(pos, "Description", "ID of the CloudFront distribution.", "Value", ref(cdnID, pos))},
-	}
+	}, distributionOutputs(id, cdnID, domain.Clone(), pos)...)
 	if len(domains) > 0 {
 		// CDK folds a join of plain text into the text.
 		c.variables["url"] = config.NewString("https://"+domains[0], pos)

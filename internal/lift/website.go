@@ -72,8 +72,6 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 			errorPath = "/" + errorPath
 		}
 	}
-	flag := func(n *config.Node) bool { return n != nil && n.Value == true }
-
 	bucketID := LogicalID(id, "Bucket", "Resource")
 	policyID := LogicalID(id, "Bucket", "Policy", "Resource")
 	responseID := LogicalID(id, "ResponseFunction", "Resource")
@@ -83,11 +81,8 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 	identityID := LogicalID(id, "CDN", "Origin1", "S3Origin", "Resource")
 
 	bucketProps := config.NewMap(pos)
-	if flag(v.Get("versionedAssets")) {
-		// Obsolete files are tagged by the upload and expire a day later.
-		bucketProps.Set("LifecycleConfiguration", obj(pos, "Rules", config.NewSeq(pos, obj(pos,
-			"ExpirationInDays", 1, "Status", "Enabled",
-			"TagFilters", config.NewSeq(pos, obj(pos, "Key", "Obsolete", "Value", "true"))))))
+	if isTrue(v.Get("versionedAssets")) {
+		bucketProps.Set("LifecycleConfiguration", obsoleteExpiry(pos))
 	}
 	// A static website is served by S3's public website endpoint; a
 	// single-page app's bucket stays private, read through an origin
@@ -104,7 +99,7 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 	}
 
 	headers := securityHeaders
-	if flag(v.Lookup("security", "allowIframe")) {
+	if isTrue(v.Lookup("security", "allowIframe")) {
 		headers = headers[1:]
 	}
 	// The headers as JSON.stringify(…, 4) writes them, pasted unindented.
@@ -119,10 +114,7 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 	hb.WriteString("\n}")
 	responseCode := "function handler(event) {\n    var response = event.response;\n    response.headers = Object.assign({}, " + hb.String() + ", response.headers);\n    return response;\n}"
 
-	redirect := ""
-	if flag(v.Get("redirectToMainDomain")) && len(domains) >= 2 {
-		redirect = "\n    if (request.headers[\"host\"].value !== \"" + domains[0] + "\") {\n        return {\n            statusCode: 301,\n            statusDescription: \"Moved Permanently\",\n            headers: {\n                location: {\n                    value: \"https://" + domains[0] + "\" + request.uri\n                }\n            }\n        };\n    }"
-	}
+	redirect := mainDomainRedirect(v, domains)
 	requestCode := ""
 	switch {
 	case typ == SinglePageAppType:
@@ -130,15 +122,6 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 	case redirect != "":
 		requestCode = "function handler(event) {\n    var request = event.request;" + redirect + "\n    return request;\n}"
 	}
-	cloudfrontFunction := func(suffix, code string) *config.Node {
-		name := ensureNameMaxLength(stackName+"-"+region+"-"+id+"-"+suffix, 64)
-		return obj(pos, "Type", "AWS::CloudFront::Function", "Properties", obj(pos,
-			"AutoPublish", true,
-			"FunctionCode", code,
-			"FunctionConfig", obj(pos, "Comment", name, "Runtime", "cloudfront-js-1.0"),
-			"Name", name))
-	}
-
 	associations := config.NewSeq(pos, obj(pos, "EventType", "viewer-response", "FunctionARN", getAtt(responseID, "FunctionARN", pos)))
 	if requestCode != "" {
 		associations.Items = append(associations.Items, obj(pos, "EventType", "viewer-request", "FunctionARN", getAtt(requestID, "FunctionARN", pos)))
@@ -178,9 +161,7 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 			"S3OriginConfig", obj(pos, "OriginAccessIdentity", join("", pos,
 				config.NewString("origin-access-identity/cloudfront/", pos), ref(identityID, pos))))))
 	}
-	if certificate != "" {
-		distribution.Set("ViewerCertificate", obj(pos, "AcmCertificateArn", certificate, "MinimumProtocolVersion", "TLSv1.2_2021", "SslSupportMethod", "sni-only"))
-	}
+	setViewerCertificate(distribution, certificate)
 
 	bucket := obj(pos, "Type", "AWS::S3::Bucket")
 	if len(bucketProps.Pairs) > 0 {
@@ -200,7 +181,7 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 				"Action", "s3:GetObject", "Effect", "Allow", "Principal", reader,
 				"Resource", join("", pos, getAtt(bucketID, "Arn", pos), config.NewString("/*", pos)))),
 				"Version", "2012-10-17")))},
-		{responseID, cloudfrontFunction("response", responseCode)},
+		{responseID, cloudFrontFunction(pos, stackName+"-"+region+"-"+id+"-response", responseCode)},
 	}
 	if !websiteBucket {
 		c.resources = append(c.resources, named{identityID, obj(pos, "Type", "AWS::CloudFront::CloudFrontOriginAccessIdentity", "Properties", obj(pos,
@@ -208,19 +189,12 @@ func buildWebsite(id, typ string, v *config.Node, stackName, region string, ds *
 	}
 	c.resources = append(c.resources, named{cdnID, obj(pos, "Type", "AWS::CloudFront::Distribution", "Properties", obj(pos, "DistributionConfig", distribution))})
 	if requestCode != "" {
-		c.resources = append(c.resources, named{requestID, cloudfrontFunction("request", requestCode)})
+		c.resources = append(c.resources, named{requestID, cloudFrontFunction(pos, stackName+"-"+region+"-"+id+"-request", requestCode)})
 	}
 	c.extensions = map[string]string{"distribution": cdnID, "bucket": bucketID}
-	domainOutput := getAtt(cdnID, "DomainName", pos)
-	if len(domains) > 0 {
-		domainOutput = config.NewString(domains[0], pos)
-	}
-	c.outputs = []named{
+	c.outputs = append([]named{
 		{LogicalID(id, "BucketName"), obj(pos, "Description", "Name of the bucket that stores the static website.", "Value", ref(bucketID, pos))},
-		{LogicalID(id, "Domain"), obj(pos, "Description", "Website domain name.", "Value", domainOutput)},
-		{LogicalID(id, "CloudFrontCName"), obj(pos, "Description", "CloudFront CNAME.", "Value", getAtt(cdnID, "DomainName", pos))},
-		{LogicalID(id, "DistributionId"), obj(pos, "Description", "ID of the CloudFront distribution.", "Value", ref(cdnID, pos))},
-	}
+	}, distributionOutputs(id, cdnID, domainValue(cdnID, domains, pos), pos)...)
 	c.variables["cname"] = getAtt(cdnID, "DomainName", pos)
 	c.variables["assetsBucketName"] = ref(bucketID, pos)
 	return c
@@ -267,7 +241,7 @@ func Websites(root *config.Node) []Website {
 	for _, p := range root.Get("constructs").Entries() {
 		v := p.Value
 		w := Website{ID: p.Key, Type: v.Get("type").Scalar0(), DistributionOutput: LogicalID(p.Key, "DistributionId"),
-			Versioned: v.Get("versionedAssets") != nil && v.Get("versionedAssets").Value == true}
+			Versioned: isTrue(v.Get("versionedAssets"))}
 		switch {
 		case w.Type == ServerSideWebsiteType:
 			var files []string
@@ -309,4 +283,70 @@ func websiteDomains(v *config.Node) []string {
 		}
 	}
 	return domains
+}
+
+// isTrue reports whether an optional setting is the boolean true, the
+// only value lift's flags act on.
+func isTrue(n *config.Node) bool {
+	b, _ := n.Boolean()
+	return b
+}
+
+// obsoleteExpiry is the bucket lifecycle of a website with
+// versionedAssets: the upload tags obsolete files, which expire a day
+// later.
+func obsoleteExpiry(pos diag.Pos) *config.Node {
+	return obj(pos, "Rules", config.NewSeq(pos, obj(pos,
+		"ExpirationInDays", 1, "Status", "Enabled",
+		"TagFilters", config.NewSeq(pos, obj(pos, "Key", "Obsolete", "Value", "true")))))
+}
+
+// mainDomainRedirect is the viewer-request code lift adds for
+// redirectToMainDomain with two domains or more: other hosts get a 301
+// to the first domain. Empty when it does not apply.
+func mainDomainRedirect(v *config.Node, domains []string) string {
+	if !isTrue(v.Get("redirectToMainDomain")) || len(domains) < 2 {
+		return ""
+	}
+	return "\n    if (request.headers[\"host\"].value !== \"" + domains[0] + "\") {\n        return {\n            statusCode: 301,\n            statusDescription: \"Moved Permanently\",\n            headers: {\n                location: {\n                    value: \"https://" + domains[0] + "\" + request.uri\n                }\n            }\n        };\n    }"
+}
+
+// cloudFrontFunction is a website's CloudFront function resource; lift
+// names it after the stack, region, construct and its event, shortened
+// to CloudFront's 64 characters.
+func cloudFrontFunction(pos diag.Pos, name, code string) *config.Node {
+	name = ensureNameMaxLength(name, 64)
+	return obj(pos, "Type", "AWS::CloudFront::Function", "Properties", obj(pos,
+		"AutoPublish", true,
+		"FunctionCode", code,
+		"FunctionConfig", obj(pos, "Comment", name, "Runtime", "cloudfront-js-1.0"),
+		"Name", name))
+}
+
+// setViewerCertificate gives a website distribution its custom domain
+// certificate, when one is configured.
+func setViewerCertificate(distribution *config.Node, certificate string) {
+	if certificate != "" {
+		distribution.Set("ViewerCertificate", obj(distribution.Pos, "AcmCertificateArn", certificate, "MinimumProtocolVersion", "TLSv1.2_2021", "SslSupportMethod", "sni-only"))
+	}
+}
+
+// domainValue is a website's domain: its first custom domain, else the
+// distribution's CloudFront domain.
+func domainValue(cdnID string, domains []string, pos diag.Pos) *config.Node {
+	if len(domains) > 0 {
+		return config.NewString(domains[0], pos)
+	}
+	return getAtt(cdnID, "DomainName", pos)
+}
+
+// distributionOutputs are the outputs every website construct ends
+// with: its domain, CloudFront CNAME and distribution ID (the deploy
+// reads the ID to clear the cache).
+func distributionOutputs(id, cdnID string, domain *config.Node, pos diag.Pos) []named {
+	return []named{
+		{LogicalID(id, "Domain"), obj(pos, "Description", "Website domain name.", "Value", domain)},
+		{LogicalID(id, "CloudFrontCName"), obj(pos, "Description", "CloudFront CNAME.", "Value", getAtt(cdnID, "DomainName", pos))},
+		{LogicalID(id, "DistributionId"), obj(pos, "Description", "ID of the CloudFront distribution.", "Value", ref(cdnID, pos))},
+	}
 }
