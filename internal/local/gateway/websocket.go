@@ -55,7 +55,6 @@ type WebSocketAPI struct {
 	routes  map[string]*WebSocketRoute
 	expr    selectionExpression
 	apiID   string
-	auth    *authorizers
 	mu      sync.Mutex
 	conns   map[string]*wsConn
 	closing bool
@@ -128,7 +127,6 @@ func NewWebSocketAPI(cfg WebSocketConfig) *WebSocketAPI {
 	// A stable, AWS-shaped API id: ten lowercase characters.
 	sum := sha256.Sum256([]byte(cfg.Service + "/" + cfg.Stage))
 	a.apiID = hex.EncodeToString(sum[:])[:10]
-	a.auth = newAuthorizers(&Gateway{cfg: Config{Invoker: cfg.Invoker, Stage: cfg.Stage, Region: cfg.Region, AccountID: cfg.AccountID, Now: cfg.Now}})
 	return a
 }
 
