@@ -112,7 +112,7 @@ func buildQueue(id string, v *config.Node, stackName string, root *config.Node, 
 		maxRetries = r
 	}
 	fifo := v.Get("fifo")
-	isFifo := fifo != nil && fifo.Value == true
+	isFifo := isTrue(fifo)
 	if fifo != nil && fifo.Value == false {
 		ds.Warnf(fifo.Pos, path+".fifo", "fifo: false makes serverless-lift set ContentBasedDeduplication on a standard queue, which the AWS::SQS::Queue schema does not allow (cfn-lint E3501)")
 		(*ds)[len(*ds)-1].Detail = "Leave fifo out for a standard queue; the template keeps lift's output either way."
@@ -275,7 +275,7 @@ func buildStorage(id string, v *config.Node, ds *diag.Diagnostics) *construct {
 	if v.Get("encryption").Scalar0() == "kms" {
 		algorithm = "aws:kms"
 	}
-	allowACL := v.Get("allowAcl") != nil && v.Get("allowAcl").Value == true
+	allowACL := isTrue(v.Get("allowAcl"))
 	publicObjects := ""
 	if pp := v.Get("publicPath"); pp != nil && pp.Kind == config.String {
 		prefix := strings.TrimRight(strings.TrimLeft(pp.Value.(string), "/"), "/")

@@ -36,7 +36,7 @@ func buildDatabase(id string, v *config.Node, ds *diag.Diagnostics) *construct {
 		}
 		gsiCount = int(f)
 	}
-	withLSI := v.Get("localSecondaryIndexes") != nil && v.Get("localSecondaryIndexes").Value == true
+	withLSI := isTrue(v.Get("localSecondaryIndexes"))
 
 	attribute := func(name string) *config.Node {
 		return obj(pos, "AttributeName", name, "AttributeType", "S")

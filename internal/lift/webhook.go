@@ -15,7 +15,7 @@ func buildWebhook(id string, v *config.Node, region string, ds *diag.Diagnostics
 	pos := v.Pos
 	c := &construct{id: id, pos: pos, variables: map[string]*config.Node{}}
 
-	insecure := v.Get("insecure") != nil && v.Get("insecure").Value == true
+	insecure := isTrue(v.Get("insecure"))
 	authorizer := v.Get("authorizer")
 	hasAuthorizer := authorizer != nil && authorizer.Kind != config.Null
 	switch {
