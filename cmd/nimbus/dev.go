@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ func newDevCmd() *cobra.Command {
 			return err
 		}
 		fl := cmd.Flags()
-		for _, name := range sortedKeys(nimbus.IgnoredOfflineOptions) {
+		for _, name := range slices.Sorted(maps.Keys(nimbus.IgnoredOfflineOptions)) {
 			if fl.Changed(name) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "--%s: %s\n", name, nimbus.IgnoredOfflineOptions[name])
 			}
@@ -229,12 +230,3 @@ func printDevBanner(w io.Writer, s *nimbus.DevSession) {
 }
 
 func wsURL(httpURL string) string { return "ws" + strings.TrimPrefix(httpURL, "http") }
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
