@@ -26,7 +26,7 @@ import (
 // function's target group when every condition matches.
 type ALBRule struct {
 	Function string
-	Listener string // listenerArn as written (display only)
+	Listener string // listenerArn as written; its account is the target group's
 	Priority int
 	// Conditions; within one, any value matches (ALB's OR), across them all
 	// must match (AND). Empty means "not constrained".
@@ -39,7 +39,6 @@ type ALBRule struct {
 	// MultiValueHeaders is the target group's lambda.multi_value_headers.enabled.
 	MultiValueHeaders bool
 	TargetGroupArn    string
-	FunctionTimeout   time.Duration
 }
 
 // ALBHeaderCondition is an http-header condition.
@@ -80,8 +79,7 @@ func albRule(svc *service.Service, fn *service.Function, ev service.Event, path 
 		ds.Errorf(ev.Pos, path, "alb event must be an object with listenerArn, priority and conditions")
 		return nil
 	}
-	r := &ALBRule{Function: fn.Key, MultiValueHeaders: v.Get("multiValueHeaders").Truthy(),
-		FunctionTimeout: time.Duration(fn.Timeout) * time.Second}
+	r := &ALBRule{Function: fn.Key, MultiValueHeaders: v.Get("multiValueHeaders").Truthy()}
 	if s, ok := v.Get("listenerArn").Str(); ok {
 		r.Listener = s
 	} else if ref := v.Get("listenerArn").Get("Ref"); ref != nil {
