@@ -138,7 +138,8 @@ func checkStackBucket(ctx context.Context, c *Clients, b *Bundle, bucket string)
 // addBucketToStack is v3's step for a stack without a deployment bucket
 // (deployed with a named bucket the config no longer names): it updates
 // the stack with its current template plus the core template's bucket
-// resources and outputs, and waits.
+// resources and outputs, sent with the parameters of every other update
+// (as v3's ensure-valid-bucket-exists.js does), and waits.
 func addBucketToStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) (*cftypes.Stack, error) {
 	rep.Step("Deployment bucket not found: updating stack " + b.StackName + " to include it")
 	out, err := c.CloudFormation.GetTemplate(ctx, &cloudformation.GetTemplateInput{
@@ -172,15 +173,7 @@ func addBucketToStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) 
 	}
 	since := time.Now().Add(-time.Second)
 	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
-	if b.Direct {
-		if _, err := c.CloudFormation.UpdateStack(ctx, &cloudformation.UpdateStackInput{
-			StackName: aws.String(b.StackName), TemplateBody: aws.String(string(body)), Capabilities: capabilities(body),
-			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: notificationARNs(b),
-			DisableRollback: aws.Bool(b.DisableRollback),
-		}); err != nil {
-			return nil, CredentialsError(err)
-		}
-	} else if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeUpdate, &cloudformation.CreateChangeSetInput{TemplateBody: aws.String(string(body))}); err != nil {
+	if _, err := updateStack(ctx, c, b, stackTemplate{body: body}); err != nil {
 		return nil, err
 	}
 	return waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep)

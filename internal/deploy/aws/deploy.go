@@ -188,7 +188,7 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 	rep.Step("Updating CloudFormation stack " + b.StackName)
 	since := time.Now().Add(-time.Second)
 	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
-	changed, err := updateStack(ctx, c, b, templateURL, rep)
+	changed, err := updateStack(ctx, c, b, stackTemplate{url: templateURL})
 	if err != nil {
 		// The update was refused or never started, so this upload is not
 		// what the stack runs: remove it and the previous deployment stays
@@ -478,12 +478,28 @@ func applyStackPolicy(ctx context.Context, cf CloudFormation, b *Bundle, rep Rep
 	return nil
 }
 
-// updateStack applies the uploaded template; it reports false when
-// CloudFormation found nothing to change.
-func updateStack(ctx context.Context, c *Clients, b *Bundle, templateURL string, rep Reporter) (bool, error) {
+// stackTemplate is the template an update applies: the uploaded one (url),
+// or one sent inline (body: the deployed template plus the deployment
+// bucket, for a stack that lost its bucket).
+type stackTemplate struct {
+	url  string
+	body []byte
+}
+
+// updateStack applies a template with v3's update parameters
+// (get-update-stack-params.js, get-create-change-set-params.js); it reports
+// false when CloudFormation found nothing to change.
+func updateStack(ctx context.Context, c *Clients, b *Bundle, t stackTemplate) (bool, error) {
+	var url, body *string
+	content := b.Template
+	if t.body != nil {
+		body, content = aws.String(string(t.body)), t.body
+	} else {
+		url = aws.String(t.url)
+	}
 	if b.Direct {
 		in := &cloudformation.UpdateStackInput{
-			StackName: aws.String(b.StackName), TemplateURL: aws.String(templateURL), Capabilities: capabilities(b.Template),
+			StackName: aws.String(b.StackName), TemplateURL: url, TemplateBody: body, Capabilities: capabilities(content),
 			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: notificationARNs(b),
 			Parameters: b.StackParameters, RollbackConfiguration: b.RollbackConfiguration,
 		}
@@ -500,7 +516,7 @@ func updateStack(ctx context.Context, c *Clients, b *Bundle, templateURL string,
 		return err == nil, CredentialsError(err)
 	}
 	return runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeUpdate, &cloudformation.CreateChangeSetInput{
-		TemplateURL: aws.String(templateURL), Parameters: b.StackParameters,
+		TemplateURL: url, TemplateBody: body, Parameters: b.StackParameters,
 	})
 }
 

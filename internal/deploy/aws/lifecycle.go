@@ -111,7 +111,7 @@ func Rollback(ctx context.Context, c *Clients, b *Bundle, timestamp int64, rep R
 	rep.Step(fmt.Sprintf("Rolling back %s to deployment %d", b.StackName, timestamp))
 	since := time.Now().Add(-time.Second)
 	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
-	changed, err := updateStack(ctx, c, &rb, c.TemplateURL(bucket, target.Dir+"/"+CompiledTemplateFile), rep)
+	changed, err := updateStack(ctx, c, &rb, stackTemplate{url: c.TemplateURL(bucket, target.Dir+"/"+CompiledTemplateFile)})
 	if err != nil {
 		return nil, err
 	}
