@@ -1,9 +1,6 @@
 package gateway
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -72,36 +69,6 @@ func startALB(t *testing.T, inv *fakeInvoker) *httptest.Server {
 	return srv
 }
 
-func strictALBEvent(t *testing.T, payload []byte) events.ALBTargetGroupRequest {
-	t.Helper()
-	var ev events.ALBTargetGroupRequest
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("event does not decode into ALBTargetGroupRequest: %v\n%s", err, payload)
-	}
-	return ev
-}
-
-func albDo(t *testing.T, method, url, body string, h map[string]string) (*http.Response, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	for k, v := range h {
-		if k == "Host" {
-			req.Host = v
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, string(b)
-}
-
 func TestALBPriorityAndConditions(t *testing.T) {
 	inv := &fakeInvoker{}
 	srv := startALB(t, inv)
@@ -128,7 +95,7 @@ func TestALBPriorityAndConditions(t *testing.T) {
 		for _, fn := range []string{"admin", "items", "search", "local"} {
 			before[fn] = calls(fn)
 		}
-		resp, body := albDo(t, c.method, srv.URL+c.path, "", c.h)
+		resp, body := do(t, c.method, srv.URL+c.path, "", c.h)
 		got := ""
 		for _, fn := range []string{"admin", "items", "search", "local"} {
 			if calls(fn) > before[fn] {
@@ -147,8 +114,8 @@ func TestALBPriorityAndConditions(t *testing.T) {
 func TestALBEventShapes(t *testing.T) {
 	inv := &fakeInvoker{}
 	srv := startALB(t, inv)
-	albDo(t, "GET", srv.URL+"/items/7?q=shoe%20box&q=x&flag", "", map[string]string{"X-Role": "admin", "Host": "shop.example.com", "Cookie": "a=1"})
-	ev := strictALBEvent(t, inv.last(t, "admin"))
+	do(t, "GET", srv.URL+"/items/7?q=shoe%20box&q=x&flag", "", map[string]string{"X-Role": "admin", "Host": "shop.example.com", "Cookie": "a=1"})
+	ev := strictDecode[events.ALBTargetGroupRequest](t, inv.last(t, "admin"))
 	if ev.HTTPMethod != "GET" || ev.Path != "/items/7" || ev.IsBase64Encoded || ev.Body != "" ||
 		!strings.HasPrefix(ev.RequestContext.ELB.TargetGroupArn, "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop-dev-admin/") {
 		t.Errorf("event: %+v", ev)
@@ -171,7 +138,7 @@ func TestALBEventShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	ev = strictALBEvent(t, inv.last(t, "items"))
+	ev = strictDecode[events.ALBTargetGroupRequest](t, inv.last(t, "items"))
 	if strings.Join(ev.MultiValueQueryStringParameters["tag"], ",") != "a%2Bb,c" || len(ev.QueryStringParameters) != 0 {
 		t.Errorf("multi-value query: %v", ev.MultiValueQueryStringParameters)
 	}
@@ -186,8 +153,8 @@ func TestALBEventShapes(t *testing.T) {
 func TestALBEmptyQueryIsAnObject(t *testing.T) {
 	inv := &fakeInvoker{}
 	srv := startALB(t, inv)
-	albDo(t, "GET", srv.URL+"/items/1", "", map[string]string{"X-Role": "admin"})
-	albDo(t, "GET", srv.URL+"/items", "", nil)
+	do(t, "GET", srv.URL+"/items/1", "", map[string]string{"X-Role": "admin"})
+	do(t, "GET", srv.URL+"/items", "", nil)
 	for fn, want := range map[string][]string{
 		"admin": {`"queryStringParameters":{}`, `"headers":{`},
 		"items": {`"multiValueQueryStringParameters":{}`, `"multiValueHeaders":{`},
@@ -216,12 +183,12 @@ func TestALBResponses(t *testing.T) {
 	admin := map[string]string{"X-Role": "admin"}
 
 	answer["admin"] = &local.Result{Payload: []byte(`{"statusCode":201,"statusDescription":"201 Created","headers":{"X-A":"1"},"multiValueHeaders":{"X-B":["ignored"]},"body":"made"}`)}
-	resp, body := albDo(t, "GET", srv.URL+"/items/1", "", admin)
+	resp, body := do(t, "GET", srv.URL+"/items/1", "", admin)
 	if resp.StatusCode != 201 || body != "made" || resp.Header.Get("X-A") != "1" || resp.Header.Get("X-B") != "" || resp.Header.Get("Content-Type") != "" {
 		t.Errorf("single-value response: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
 	answer["items"] = &local.Result{Payload: []byte(`{"statusCode":200,"headers":{"X-A":"ignored"},"multiValueHeaders":{"Set-Cookie":["a=1","b=2"],"Content-Type":["image/png"]},"body":"iVBORw==","isBase64Encoded":true}`)}
-	resp, body = albDo(t, "GET", srv.URL+"/items", "", nil)
+	resp, body = do(t, "GET", srv.URL+"/items", "", nil)
 	if resp.StatusCode != 200 || body != "\x89PNG" || strings.Join(resp.Header.Values("Set-Cookie"), ";") != "a=1;b=2" || resp.Header.Get("X-A") != "" {
 		t.Errorf("multi-value response: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
@@ -232,7 +199,7 @@ func TestALBResponses(t *testing.T) {
 		"body not string": {Payload: []byte(`{"statusCode":200,"body":{"a":1}}`)},
 	} {
 		answer["admin"] = res
-		resp, body := albDo(t, "GET", srv.URL+"/items/1", "", admin)
+		resp, body := do(t, "GET", srv.URL+"/items/1", "", admin)
 		if resp.StatusCode != 502 || !strings.Contains(body, "502 Bad Gateway") {
 			t.Errorf("%s: %d %q", name, resp.StatusCode, body)
 		}

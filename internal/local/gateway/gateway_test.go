@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -88,14 +89,30 @@ func newGateway(t *testing.T, yml string, inv *fakeInvoker, tweak func(*Config))
 	return srv
 }
 
+// strictDecode decodes an event into aws-lambda-go's type T, refusing any
+// field T does not know.
+func strictDecode[T any](t *testing.T, payload []byte) T {
+	t.Helper()
+	var ev T
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("event does not decode into %T: %v\n%s", ev, err, payload)
+	}
+	return ev
+}
+
 func do(t *testing.T, method, url, body string, hdr map[string]string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	for k, v := range hdr {
-		if k == "" {
-			continue
+		switch k {
+		case "":
+		case "Host":
+			req.Host = v // the client ignores a Host header
+		default:
+			req.Header.Set(k, v)
 		}
-		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -128,19 +128,6 @@ func startWS(t *testing.T, yml string, inv *fakeInvoker) (*WebSocketAPI, *httpte
 	return api, srv
 }
 
-// strictWebsocketEvent decodes an event into aws-lambda-go's type,
-// refusing any field it does not know.
-func strictWebsocketEvent(t *testing.T, payload []byte) events.APIGatewayWebsocketProxyRequest {
-	t.Helper()
-	var ev events.APIGatewayWebsocketProxyRequest
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("event does not decode into APIGatewayWebsocketProxyRequest: %v\n%s", err, payload)
-	}
-	return ev
-}
-
 func readText(t *testing.T, c *websocket.Conn) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -193,7 +180,7 @@ func TestWebSocketLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err, resp)
 	}
-	connect := strictWebsocketEvent(t, inv.last(t, "connect"))
+	connect := strictDecode[events.APIGatewayWebsocketProxyRequest](t, inv.last(t, "connect"))
 	rc := connect.RequestContext
 	if rc.RouteKey != "$connect" || rc.EventType != "CONNECT" || rc.Stage != "dev" || rc.ConnectionID == "" || rc.APIID == "" ||
 		rc.ConnectedAt == 0 || rc.RequestTimeEpoch == 0 || rc.Identity.SourceIP != "127.0.0.1" || rc.Identity.UserAgent != "wstest" ||
@@ -214,7 +201,7 @@ func TestWebSocketLifecycle(t *testing.T) {
 	if got := readText(t, c); got != `echo:{"action":"send","text":"hi"}` {
 		t.Errorf("two-way reply = %q", got)
 	}
-	msg := strictWebsocketEvent(t, inv.last(t, "send"))
+	msg := strictDecode[events.APIGatewayWebsocketProxyRequest](t, inv.last(t, "send"))
 	if msg.RequestContext.RouteKey != "send" || msg.RequestContext.EventType != "MESSAGE" || msg.RequestContext.ConnectionID != id ||
 		msg.RequestContext.MessageID == nil || msg.RequestContext.ConnectedAt != rc.ConnectedAt || msg.IsBase64Encoded || msg.Body == "" {
 		t.Errorf("message event: %+v", msg)
@@ -278,7 +265,7 @@ func TestWebSocketLifecycle(t *testing.T) {
 		t.Errorf("after delete the client reads %v", err)
 	}
 	waitCalls(t, inv, "disconnect", 1)
-	dis := strictWebsocketEvent(t, inv.last(t, "disconnect"))
+	dis := strictDecode[events.APIGatewayWebsocketProxyRequest](t, inv.last(t, "disconnect"))
 	if dis.RequestContext.EventType != "DISCONNECT" || dis.RequestContext.RouteKey != "$disconnect" || dis.RequestContext.ConnectionID != id ||
 		dis.RequestContext.DisconnectStatusCode != 1000 {
 		t.Errorf("disconnect event: %+v", dis.RequestContext)
@@ -398,7 +385,7 @@ functions:
 	}
 	c.Write(ctx, websocket.MessageText, []byte("hi"))
 	waitCalls(t, inv, "send", 1)
-	ev := strictWebsocketEvent(t, inv.last(t, "send"))
+	ev := strictDecode[events.APIGatewayWebsocketProxyRequest](t, inv.last(t, "send"))
 	a, _ := ev.RequestContext.Authorizer.(map[string]any)
 	if a["principalId"] != "ann" || a["role"] != "admin" {
 		t.Errorf("authorizer context on messages: %v", ev.RequestContext.Authorizer)
@@ -479,7 +466,7 @@ func TestWebSocketServerSideClosing(t *testing.T) {
 		t.Errorf("oversized message: %v", err)
 	}
 	waitCalls(t, inv, "disconnect", 2)
-	if ev := strictWebsocketEvent(t, inv.last(t, "disconnect")); ev.RequestContext.DisconnectStatusCode != 1009 {
+	if ev := strictDecode[events.APIGatewayWebsocketProxyRequest](t, inv.last(t, "disconnect")); ev.RequestContext.DisconnectStatusCode != 1009 {
 		t.Errorf("disconnect after oversized message: %d", ev.RequestContext.DisconnectStatusCode)
 	}
 
@@ -499,7 +486,7 @@ func TestWebSocketServerSideClosing(t *testing.T) {
 	if n != 3 {
 		t.Errorf("$disconnect ran %d times by the end of Close, want 3", n)
 	}
-	if ev := strictWebsocketEvent(t, inv.last(t, "disconnect")); ev.RequestContext.DisconnectStatusCode != 1001 {
+	if ev := strictDecode[events.APIGatewayWebsocketProxyRequest](t, inv.last(t, "disconnect")); ev.RequestContext.DisconnectStatusCode != 1001 {
 		t.Errorf("disconnect at shutdown: %d", ev.RequestContext.DisconnectStatusCode)
 	}
 	if _, resp, err := websocket.Dial(ctx, url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
