@@ -55,12 +55,18 @@ type objectTagger interface {
 // cached with older asset names keep working meanwhile.
 const obsoleteTag = "Obsolete"
 
-func taggerOf(c S3) (objectTagger, error) {
+// objectTags reads an object's tags, and gives the tagging client to
+// change them with.
+func objectTags(ctx context.Context, c S3, bucket, key string) (objectTagger, []s3types.Tag, error) {
 	t, ok := c.(objectTagger)
 	if !ok {
-		return nil, errors.New("this S3 client cannot tag objects, which versioned website assets need")
+		return nil, nil, errors.New("this S3 client cannot tag objects, which versioned website assets need")
 	}
-	return t, nil
+	out, err := t.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the tags of %s/%s: %w", bucket, key, err)
+	}
+	return t, out.TagSet, nil
 }
 
 func isObsolete(tags []s3types.Tag) bool {
@@ -85,19 +91,12 @@ func withoutObsolete(tags []s3types.Tag) []s3types.Tag {
 // restoreIfObsolete removes the obsolete mark from an object whose file
 // is in use again; it reports whether there was one.
 func restoreIfObsolete(ctx context.Context, c S3, bucket, key string) (bool, error) {
-	t, err := taggerOf(c)
-	if err != nil {
+	t, tags, err := objectTags(ctx, c, bucket, key)
+	if err != nil || !isObsolete(tags) {
 		return false, err
 	}
-	tags, err := t.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return false, fmt.Errorf("reading the tags of %s/%s: %w", bucket, key, err)
-	}
-	if !isObsolete(tags.TagSet) {
-		return false, nil
-	}
 	if _, err := t.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key),
-		Tagging: &s3types.Tagging{TagSet: withoutObsolete(tags.TagSet)}}); err != nil {
+		Tagging: &s3types.Tagging{TagSet: withoutObsolete(tags)}}); err != nil {
 		return false, fmt.Errorf("removing the obsolete tag of %s/%s: %w", bucket, key, err)
 	}
 	return true, nil
@@ -107,23 +106,16 @@ func restoreIfObsolete(ctx context.Context, c S3, bucket, key string) (bool, err
 // the object is copied onto itself with the tag so that its age, which
 // the lifecycle rule counts from, restarts now.
 func tagObsolete(ctx context.Context, c S3, bucket, key string, now time.Time) (bool, error) {
-	t, err := taggerOf(c)
-	if err != nil {
+	t, tags, err := objectTags(ctx, c, bucket, key)
+	if err != nil || isObsolete(tags) {
 		return false, err
-	}
-	tags, err := t.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return false, fmt.Errorf("reading the tags of %s/%s: %w", bucket, key, err)
-	}
-	if isObsolete(tags.TagSet) {
-		return false, nil
 	}
 	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		return false, fmt.Errorf("reading %s/%s: %w", bucket, key, err)
 	}
 	var tagging []string
-	for _, tag := range append(withoutObsolete(tags.TagSet), s3types.Tag{Key: aws.String(obsoleteTag), Value: aws.String("true")}) {
+	for _, tag := range append(withoutObsolete(tags), s3types.Tag{Key: aws.String(obsoleteTag), Value: aws.String("true")}) {
 		tagging = append(tagging, uriComponent(aws.ToString(tag.Key))+"="+uriComponent(aws.ToString(tag.Value)))
 	}
 	metadata := map[string]string{}
@@ -169,24 +161,13 @@ func websiteObjects(ctx context.Context, c S3, bucket, prefix, dir string) (loca
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading website directory: %w", err)
 	}
+	objects, err := listAll(ctx, c, bucket, prefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing bucket %s: %w", bucket, err)
+	}
 	remote = map[string]string{}
-	var token *string
-	for {
-		in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ContinuationToken: token}
-		if prefix != "" {
-			in.Prefix = aws.String(prefix)
-		}
-		out, err := c.ListObjectsV2(ctx, in)
-		if err != nil {
-			return nil, nil, fmt.Errorf("listing bucket %s: %w", bucket, err)
-		}
-		for _, o := range out.Contents {
-			remote[aws.ToString(o.Key)] = aws.ToString(o.ETag)
-		}
-		if !aws.ToBool(out.IsTruncated) {
-			break
-		}
-		token = out.NextContinuationToken
+	for _, o := range objects {
+		remote[aws.ToString(o.Key)] = aws.ToString(o.ETag)
 	}
 	return local, remote, nil
 }
@@ -248,19 +229,13 @@ func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string,
 		}
 		return res, nil
 	}
-	obsolete := make([]s3types.ObjectIdentifier, 0, len(obsoleteKeys))
+	obsolete := make([]s3types.Object, 0, len(obsoleteKeys))
 	for _, key := range obsoleteKeys {
-		obsolete = append(obsolete, s3types.ObjectIdentifier{Key: aws.String(key)})
+		obsolete = append(obsolete, s3types.Object{Key: aws.String(key)})
 	}
 	res.Deleted = obsoleteKeys
-	for len(obsolete) > 0 {
-		// DeleteObjects takes at most 1000 keys.
-		n := min(len(obsolete), 1000)
-		if _, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket),
-			Delete: &s3types.Delete{Objects: obsolete[:n], Quiet: aws.Bool(true)}}); err != nil {
-			return res, fmt.Errorf("deleting obsolete website files from %s: %w", bucket, err)
-		}
-		obsolete = obsolete[n:]
+	if err := deleteObjects(ctx, c, bucket, obsolete); err != nil {
+		return res, fmt.Errorf("deleting obsolete website files from %s: %w", bucket, err)
 	}
 	return res, nil
 }
@@ -270,21 +245,29 @@ func SyncWebsiteDirectory(ctx context.Context, c S3, bucket, prefix, dir string,
 // has and versioned, an obsolete tag on it is removed, which counts as a
 // change as in lift.
 func PutWebsiteFile(ctx context.Context, c S3, bucket, key, file string, versioned bool) (bool, error) {
-	etag := ""
-	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err == nil {
-		etag = aws.ToString(head.ETag)
-	} else {
-		var notFound *s3types.NotFound
-		if !errors.As(err, &notFound) {
-			return false, fmt.Errorf("reading %s/%s: %w", bucket, key, err)
-		}
+	etag, exists, err := objectETag(ctx, c, bucket, key)
+	if err != nil {
+		return false, err
 	}
 	put, err := putIfChanged(ctx, c, bucket, key, file, etag)
-	if err != nil || put || etag == "" || !versioned {
+	if err != nil || put || !exists || !versioned {
 		return put, err
 	}
 	return restoreIfObsolete(ctx, c, bucket, key)
+}
+
+// objectETag reads the ETag of the object at key; exists is false when
+// there is none.
+func objectETag(ctx context.Context, c S3, bucket, key string) (etag string, exists bool, err error) {
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		var notFound *s3types.NotFound
+		if errors.As(err, &notFound) {
+			return "", false, nil
+		}
+		return "", false, fmt.Errorf("reading %s/%s: %w", bucket, key, err)
+	}
+	return aws.ToString(head.ETag), true, nil
 }
 
 func putIfChanged(ctx context.Context, c S3, bucket, key, file, etag string) (bool, error) {
@@ -356,13 +339,9 @@ func UploadWebsitesAfterDeploy(ctx context.Context, c *Clients, serviceDir strin
 		}
 		changed := false
 		for _, u := range w.Uploads {
-			local := u.Local
-			if !filepath.IsAbs(local) {
-				local = filepath.Join(serviceDir, local)
-			}
-			info, err := os.Stat(local)
+			local, info, err := uploadSource(serviceDir, w.ID, u)
 			if err != nil {
-				return fmt.Errorf("Error in 'constructs.%s': the file or directory '%s' does not exist", w.ID, u.Local)
+				return err
 			}
 			if info.IsDir() {
 				step(fmt.Sprintf("Uploading directory '%s' to bucket '%s'", u.Local, bucket))
@@ -396,6 +375,20 @@ func UploadWebsitesAfterDeploy(ctx context.Context, c *Clients, serviceDir strin
 	return nil
 }
 
+// uploadSource finds a website upload's file or directory, relative to
+// the service unless absolute.
+func uploadSource(serviceDir, siteID string, u lift.Upload) (string, fs.FileInfo, error) {
+	local := u.Local
+	if !filepath.IsAbs(local) {
+		local = filepath.Join(serviceDir, local)
+	}
+	info, err := os.Stat(local)
+	if err != nil {
+		return "", nil, fmt.Errorf("Error in 'constructs.%s': the file or directory '%s' does not exist", siteID, u.Local)
+	}
+	return local, info, nil
+}
+
 // UploadAssetsBeforeDeploy is lift's preDeploy for server-side websites
 // with versionedAssets: before the stack update switches the backend to
 // new code, the assets it may reference are put in the bucket, only
@@ -421,13 +414,9 @@ func UploadAssetsBeforeDeploy(ctx context.Context, c *Clients, stackName, servic
 			continue
 		}
 		for _, u := range w.Uploads {
-			local := u.Local
-			if !filepath.IsAbs(local) {
-				local = filepath.Join(serviceDir, local)
-			}
-			info, err := os.Stat(local)
+			local, info, err := uploadSource(serviceDir, w.ID, u)
 			if err != nil {
-				return nil, fmt.Errorf("Error in 'constructs.%s': the file or directory '%s' does not exist", w.ID, u.Local)
+				return nil, err
 			}
 			if r != nil {
 				r.Step(fmt.Sprintf("Uploading '%s' to 's3://%s/%s'", u.Local, bucket, u.Prefix))
@@ -441,13 +430,12 @@ func UploadAssetsBeforeDeploy(ctx context.Context, c *Clients, stackName, servic
 			} else {
 				existing = map[string]string{}
 				key := path.Join(u.Prefix, filepath.Base(local))
-				_, err := c.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-				var notFound *s3types.NotFound
-				switch {
-				case err == nil:
-					existing[key] = "present"
-				case !errors.As(err, &notFound):
-					return nil, fmt.Errorf("reading %s/%s: %w", bucket, key, err)
+				etag, exists, err := objectETag(ctx, c.S3, bucket, key)
+				if err != nil {
+					return nil, err
+				}
+				if exists {
+					existing[key] = etag
 				}
 			}
 			keys := make([]string, 0, len(files))
@@ -478,13 +466,10 @@ func currentStackOutputs(ctx context.Context, c CloudFormation, stackName string
 	if err != nil {
 		return nil, fmt.Errorf("reading the outputs of stack %s: %w", stackName, err)
 	}
-	outputs := map[string]string{}
-	for _, st := range out.Stacks {
-		for _, o := range st.Outputs {
-			outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
-		}
+	if len(out.Stacks) == 0 {
+		return map[string]string{}, nil
 	}
-	return outputs, nil
+	return StackOutputs(&out.Stacks[0]), nil
 }
 
 // EmptyWebsiteBuckets deletes every object of the deployed stack's
@@ -520,22 +505,12 @@ func EmptyWebsiteBuckets(ctx context.Context, c *Clients, stackName string, site
 }
 
 func emptyWebsiteBucket(ctx context.Context, c S3, bucket string) error {
-	for {
-		// Deleting as we go: each listing starts from what is left.
-		out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-		if err != nil {
-			return fmt.Errorf("listing bucket %s: %w", bucket, err)
-		}
-		if len(out.Contents) == 0 {
-			return nil
-		}
-		objects := make([]s3types.ObjectIdentifier, 0, len(out.Contents))
-		for _, o := range out.Contents {
-			objects = append(objects, s3types.ObjectIdentifier{Key: o.Key})
-		}
-		if _, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket),
-			Delete: &s3types.Delete{Objects: objects, Quiet: aws.Bool(true)}}); err != nil {
-			return fmt.Errorf("emptying bucket %s: %w", bucket, err)
-		}
+	objects, err := listAll(ctx, c, bucket, "")
+	if err != nil {
+		return fmt.Errorf("listing bucket %s: %w", bucket, err)
 	}
+	if err := deleteObjects(ctx, c, bucket, objects); err != nil {
+		return fmt.Errorf("emptying bucket %s: %w", bucket, err)
+	}
+	return nil
 }
