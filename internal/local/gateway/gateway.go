@@ -273,16 +273,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // writeInvokeError maps the pool's errors to API Gateway's answers.
 func writeInvokeError(w http.ResponseWriter, err error) {
+	code, msg := invokeFailure(err)
+	writeMessage(w, code, msg)
+}
+
+// invokeFailure is API Gateway's status and message for an invocation
+// that did not return: throttled, timed out, or failed otherwise. The
+// WebSocket API sends the same message in its error frame.
+func invokeFailure(err error) (int, string) {
 	var te *local.ThrottleError
 	var to *local.TimeoutError
 	switch {
 	case errors.As(err, &te):
-		writeMessage(w, http.StatusTooManyRequests, "Too Many Requests")
+		return http.StatusTooManyRequests, "Too Many Requests"
 	case errors.As(err, &to), errors.Is(err, context.DeadlineExceeded):
-		writeMessage(w, http.StatusGatewayTimeout, "Endpoint request timed out")
-	default:
-		writeMessage(w, http.StatusBadGateway, "Internal server error")
+		return http.StatusGatewayTimeout, "Endpoint request timed out"
 	}
+	return http.StatusBadGateway, "Internal server error"
 }
 
 func (g *Gateway) notFound(w http.ResponseWriter, path string) {

@@ -378,7 +378,8 @@ func (a *WebSocketAPI) message(conn *wsConn, typ websocket.MessageType, data []b
 	res, err := a.invoke(context.Background(), route, ev)
 	if err != nil {
 		a.log("λ " + route.Function + ": " + err.Error())
-		a.sendError(conn, invokeErrorMessage(err), rc.RequestID)
+		_, msg := invokeFailure(err)
+		a.sendError(conn, msg, rc.RequestID)
 		return
 	}
 	if res.FunctionError != "" {
@@ -403,20 +404,6 @@ func (a *WebSocketAPI) message(conn *wsConn, typ websocket.MessageType, data []b
 		return
 	}
 	conn.c.Write(context.Background(), websocket.MessageText, []byte(*out.Body))
-}
-
-// invokeErrorMessage is the message of API Gateway's error frame for a
-// failed invocation.
-func invokeErrorMessage(err error) string {
-	var te *local.ThrottleError
-	var to *local.TimeoutError
-	switch {
-	case errors.As(err, &te):
-		return "Too Many Requests"
-	case errors.As(err, &to), errors.Is(err, context.DeadlineExceeded):
-		return "Endpoint request timed out"
-	}
-	return "Internal server error"
 }
 
 // sendError writes API Gateway's error frame.
