@@ -313,19 +313,14 @@ func InvalidateDistribution(ctx context.Context, c CloudFront, distributionID st
 	return nil
 }
 
-// UploadWebsites uploads the files of lift's website constructs after a
-// deploy, as lift's after-deploy hook does: each directory mirrored into
-// the bucket the stack's outputs name, each single file put under its
-// key. When a website's files changed, its distribution's cache is
-// invalidated so visitors get them at once; lift skips that when the
-// stack has no distribution ID output, and so does this.
-func UploadWebsites(ctx context.Context, c *Clients, serviceDir string, sites []lift.Website, outputs map[string]string, r Reporter) error {
-	return UploadWebsitesAfterDeploy(ctx, c, serviceDir, sites, outputs, nil, r)
-}
-
-// UploadWebsitesAfterDeploy is UploadWebsites that also clears the cache
-// of the websites named in uploadedBefore (UploadAssetsBeforeDeploy put
-// files there), changed now or not, as lift's postDeploy does.
+// UploadWebsitesAfterDeploy uploads the files of lift's website
+// constructs after a deploy, as lift's after-deploy hook does: each
+// directory mirrored into the bucket the stack's outputs name, each
+// single file put under its key. When a website's files changed, or it
+// is named in uploadedBefore (UploadAssetsBeforeDeploy put files there),
+// its distribution's cache is invalidated so visitors get them at once;
+// lift skips that when the stack has no distribution ID output, and so
+// does this.
 func UploadWebsitesAfterDeploy(ctx context.Context, c *Clients, serviceDir string, sites []lift.Website, outputs map[string]string, uploadedBefore map[string]bool, r Reporter) error {
 	step := func(msg string) {
 		if r != nil {

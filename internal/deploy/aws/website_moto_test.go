@@ -264,7 +264,7 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 		lift.LogicalID("backend", "DistributionId"):   backendCDN,
 	}
 	rec := &stepRecorder{}
-	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, rec); err != nil {
+	if err := deployaws.UploadWebsitesAfterDeploy(ctx, c, dir, sites, outputs, nil, rec); err != nil {
 		t.Fatal(err)
 	}
 	keys := func(bucket string) []string {
@@ -295,7 +295,7 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 	}
 
 	rec.steps = nil
-	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, rec); err != nil {
+	if err := deployaws.UploadWebsitesAfterDeploy(ctx, c, dir, sites, outputs, nil, rec); err != nil {
 		t.Fatal(err)
 	}
 	if got := invalidations(landingCDN); len(got) != 1 {
@@ -307,7 +307,7 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 
 	// Only the server-side website's asset changed: only its cache is cleared.
 	write("assets/app.css", "body{color:red}")
-	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil); err != nil {
+	if err := deployaws.UploadWebsitesAfterDeploy(ctx, c, dir, sites, outputs, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := len(invalidations(landingCDN)), 1; got != want {
@@ -320,12 +320,12 @@ func TestUploadWebsitesOnMoto(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "static", "error.html")); err != nil {
 		t.Fatal(err)
 	}
-	err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil)
+	err := deployaws.UploadWebsitesAfterDeploy(ctx, c, dir, sites, outputs, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "constructs.backend") || !strings.Contains(err.Error(), "static/error.html") {
 		t.Errorf("missing asset: %v", err)
 	}
 	delete(outputs, lift.LogicalID("landing", "BucketName"))
-	if err := deployaws.UploadWebsites(ctx, c, dir, sites, outputs, nil); err == nil || !strings.Contains(err.Error(), "'landing'") {
+	if err := deployaws.UploadWebsitesAfterDeploy(ctx, c, dir, sites, outputs, nil, nil); err == nil || !strings.Contains(err.Error(), "'landing'") {
 		t.Errorf("missing bucket output: %v", err)
 	}
 }

@@ -50,7 +50,7 @@ func TestUploadWebsitesInvalidatesEverything(t *testing.T) {
 	dir, sites := staticSite(t)
 	cf := &fakeCloudFront{}
 	c := &Clients{S3: newFakeS3("site-bucket"), CloudFront: cf}
-	if err := UploadWebsites(context.Background(), c, dir, sites, map[string]string{"Bucket": "site-bucket", "Distribution": "E2ABC"}, nil); err != nil {
+	if err := UploadWebsitesAfterDeploy(context.Background(), c, dir, sites, map[string]string{"Bucket": "site-bucket", "Distribution": "E2ABC"}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(cf.requests) != 1 {
@@ -71,7 +71,7 @@ func TestUploadWebsitesWithoutDistributionOutput(t *testing.T) {
 	cf := &fakeCloudFront{}
 	s3c := newFakeS3("site-bucket")
 	c := &Clients{S3: s3c, CloudFront: cf}
-	if err := UploadWebsites(context.Background(), c, dir, sites, map[string]string{"Bucket": "site-bucket"}, nil); err != nil {
+	if err := UploadWebsitesAfterDeploy(context.Background(), c, dir, sites, map[string]string{"Bucket": "site-bucket"}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(cf.requests) != 0 || !reflect.DeepEqual(s3c.keys("site-bucket", ""), []string{"index.html"}) {
@@ -85,7 +85,7 @@ func TestUploadWebsitesWithoutDistributionOutput(t *testing.T) {
 func TestUploadWebsitesReportsInvalidationFailure(t *testing.T) {
 	dir, sites := staticSite(t)
 	c := &Clients{S3: newFakeS3("site-bucket"), CloudFront: &fakeCloudFront{err: errors.New("AccessDenied")}}
-	err := UploadWebsites(context.Background(), c, dir, sites, map[string]string{"Bucket": "site-bucket", "Distribution": "E2ABC"}, nil)
+	err := UploadWebsitesAfterDeploy(context.Background(), c, dir, sites, map[string]string{"Bucket": "site-bucket", "Distribution": "E2ABC"}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "E2ABC") || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("err = %v", err)
 	}
