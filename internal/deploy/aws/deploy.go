@@ -177,43 +177,13 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 			return nil, err
 		}
 		res.Created = true
-		res.Stack = st
-		res.Outputs = outputsOf(ctx, c, b, st)
-		if err := pruneDeployments(ctx, c.S3, b, bucket); err != nil {
-			rep.Step("Warning: could not remove old deployment artifacts: " + err.Error())
-		}
-		return res, nil
-	}
-
-	rep.Step("Updating CloudFormation stack " + b.StackName)
-	since := time.Now().Add(-time.Second)
-	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
-	changed, err := updateStack(ctx, c, b, stackTemplate{url: templateURL})
-	if err != nil {
-		// The update was refused or never started, so this upload is not
-		// what the stack runs: remove it and the previous deployment stays
-		// the newest, for the change check and rollback. An interrupted run
-		// keeps it, as CloudFormation may be applying it.
-		if !interrupted(err) {
-			removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
-		}
-		return nil, err
-	}
-	res.NoStackUpdate = !changed
-	res.EmptyChangeSet = !changed && !b.Direct
-	if changed {
-		if st, err = waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep); err != nil {
-			var sf *StackFailure
-			if errors.As(err, &sf) {
-				removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
-			}
+	} else {
+		var changed bool
+		if st, changed, err = updateDeployedStack(ctx, c, b, bucket, templateURL, rep); err != nil {
 			return nil, err
 		}
-		if err := applyStackPolicy(ctx, c.CloudFormation, b, rep); err != nil {
-			return nil, err
-		}
-	} else if st, err = describeStack(ctx, c.CloudFormation, b.StackName); err != nil {
-		return nil, err
+		res.NoStackUpdate = !changed
+		res.EmptyChangeSet = !changed && !b.Direct
 	}
 	res.Stack = st
 	res.Outputs = outputsOf(ctx, c, b, st)
@@ -229,6 +199,41 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 		rep.Step("Warning: could not remove old deployment artifacts: " + err.Error())
 	}
 	return res, nil
+}
+
+// updateDeployedStack applies the uploaded template to the existing stack
+// and waits; changed is false when CloudFormation found nothing to change.
+func updateDeployedStack(ctx context.Context, c *Clients, b *Bundle, bucket, templateURL string, rep Reporter) (*cftypes.Stack, bool, error) {
+	rep.Step("Updating CloudFormation stack " + b.StackName)
+	since := time.Now().Add(-time.Second)
+	seen := seenEvents(ctx, c.CloudFormation, b.StackName)
+	changed, err := updateStack(ctx, c, b, stackTemplate{url: templateURL})
+	if err != nil {
+		// The update was refused or never started, so this upload is not
+		// what the stack runs: remove it and the previous deployment stays
+		// the newest, for the change check and rollback. An interrupted run
+		// keeps it, as CloudFormation may be applying it.
+		if !interrupted(err) {
+			removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
+		}
+		return nil, false, err
+	}
+	if !changed {
+		st, err := describeStack(ctx, c.CloudFormation, b.StackName)
+		return st, false, err
+	}
+	st, err := waitForStack(ctx, c.CloudFormation, b.StackName, since, seen, rep)
+	if err != nil {
+		var sf *StackFailure
+		if errors.As(err, &sf) {
+			removeDirectory(c.S3, bucket, b.ArtifactDirectoryName+"/")
+		}
+		return nil, false, err
+	}
+	if err := applyStackPolicy(ctx, c.CloudFormation, b, rep); err != nil {
+		return nil, false, err
+	}
+	return st, true, nil
 }
 
 // uploadConcurrency is the caller's bound, else v3's
