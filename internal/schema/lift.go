@@ -53,12 +53,18 @@ func rootSchemaFor(root *config.Node) *Schema {
 	return &s
 }
 
+// liftConstruct is a construct type's definition: its options, and the
+// type, provider and extensions every construct takes.
+func liftConstruct(constructType string, options props, opts ...option) *Schema {
+	options["type"] = constant(constructType)
+	options["provider"] = str()
+	options["extensions"] = any_(typ("object"))
+	return object(options, opts...)
+}
+
 // liftQueueSchema is lift's queue construct definition.
 func liftQueueSchema() *Schema {
-	return object(props{
-		"type":              constant("queue"),
-		"provider":          str(),
-		"extensions":        any_(typ("object")),
+	return liftConstruct("queue", props{
 		"worker":            oneOf(str(), openObject(props{"timeout": number()})),
 		"maxRetries":        number(),
 		"alarm":             str(),
@@ -74,10 +80,7 @@ func liftQueueSchema() *Schema {
 
 // liftStorageSchema is lift's storage construct definition.
 func liftStorageSchema() *Schema {
-	return object(props{
-		"type":           constant("storage"),
-		"provider":       str(),
-		"extensions":     any_(typ("object")),
+	return liftConstruct("storage", props{
 		"archive":        number(atLeast(30)),
 		"encryption":     anyOf(constant("s3"), constant("kms")),
 		"allowAcl":       boolean(),
@@ -89,10 +92,7 @@ func liftStorageSchema() *Schema {
 
 // liftWebhookSchema is lift's webhook construct definition.
 func liftWebhookSchema() *Schema {
-	return object(props{
-		"type":       constant("webhook"),
-		"provider":   str(),
-		"extensions": any_(typ("object")),
+	return liftConstruct("webhook", props{
 		"authorizer": openObject(props{"handler": str()}, required("handler")),
 		"insecure":   boolean(),
 		"path":       str(),
@@ -104,10 +104,7 @@ func liftWebhookSchema() *Schema {
 // liftDatabaseSchema is lift's database/dynamodb-single-table construct
 // definition.
 func liftDatabaseSchema() *Schema {
-	return object(props{
-		"type":                  constant(lift.DatabaseType),
-		"provider":              str(),
-		"extensions":            any_(typ("object")),
+	return liftConstruct(lift.DatabaseType, props{
 		"localSecondaryIndexes": boolean(),
 		"gsiCount":              integer(rng(1, 20)),
 	})
@@ -116,10 +113,7 @@ func liftDatabaseSchema() *Schema {
 // liftWebsiteSchema is the definition lift's static-website and
 // single-page-app constructs share.
 func liftWebsiteSchema(construct string) *Schema {
-	return object(props{
-		"type":                 constant(construct),
-		"provider":             str(),
-		"extensions":           any_(typ("object")),
+	return liftConstruct(construct, props{
 		"path":                 str(),
 		"domain":               anyOf(str(), array(str())),
 		"certificate":          str(),
@@ -133,10 +127,7 @@ func liftWebsiteSchema(construct string) *Schema {
 // liftServerSideWebsiteSchema is lift's server-side-website construct
 // definition.
 func liftServerSideWebsiteSchema() *Schema {
-	return object(props{
-		"type":                 constant(lift.ServerSideWebsiteType),
-		"provider":             str(),
-		"extensions":           any_(typ("object")),
+	return liftConstruct(lift.ServerSideWebsiteType, props{
 		"apiGateway":           enum("http", "rest"),
 		"assets":               mapOf(str(), propertyNames(str(pattern("^/.*$"))), minProps(1)),
 		"errorPage":            str(),
@@ -150,9 +141,5 @@ func liftServerSideWebsiteSchema() *Schema {
 
 // liftVpcSchema is lift's vpc construct definition: it has no options.
 func liftVpcSchema() *Schema {
-	return object(props{
-		"type":       constant(lift.VpcType),
-		"provider":   str(),
-		"extensions": any_(typ("object")),
-	})
+	return liftConstruct(lift.VpcType, props{})
 }
