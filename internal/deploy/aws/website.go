@@ -416,22 +416,19 @@ func UploadAssetsBeforeDeploy(ctx context.Context, c *Clients, stackName, servic
 			if r != nil {
 				r.Step(fmt.Sprintf("Uploading '%s' to 's3://%s/%s'", u.Local, bucket, u.Prefix))
 			}
-			files := map[string]string{path.Join(u.Prefix, filepath.Base(local)): local}
-			var existing map[string]string
+			key := path.Join(u.Prefix, filepath.Base(local))
+			files, existing := map[string]string{key: local}, map[string]string{}
 			if info.IsDir() {
-				if files, existing, err = websiteObjects(ctx, c.S3, bucket, u.Prefix, local); err != nil {
-					return nil, err
-				}
+				files, existing, err = websiteObjects(ctx, c.S3, bucket, u.Prefix, local)
 			} else {
-				existing = map[string]string{}
-				key := path.Join(u.Prefix, filepath.Base(local))
-				etag, exists, err := objectETag(ctx, c.S3, bucket, key)
-				if err != nil {
-					return nil, err
-				}
-				if exists {
+				var etag string
+				var exists bool
+				if etag, exists, err = objectETag(ctx, c.S3, bucket, key); exists {
 					existing[key] = etag
 				}
+			}
+			if err != nil {
+				return nil, err
 			}
 			keys := make([]string, 0, len(files))
 			for k := range files {
