@@ -66,12 +66,8 @@ provider:
 		if err := os.WriteFile(filepath.Join(dir, "serverless.yml"), []byte(yml), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p, err := nimbus.Load(ctx, nimbus.Options{Dir: dir, Stage: "dev", Region: "us-east-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
 		rep := &stepRecorder{}
-		res, err := nimbus.Deploy(ctx, p, nimbus.DeployOptions{NoValidate: true, Reporter: rep})
+		res, err := deployDir(ctx, t, dir, nimbus.DeployOptions{NoValidate: true, Reporter: rep})
 		return res, rep.steps, err
 	}
 	deploy := func(bucketName string) (*nimbus.DeployResult, []string, error) {

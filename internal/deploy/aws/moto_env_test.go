@@ -1,10 +1,12 @@
 package aws_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/nimbusfw/nimbus/internal/testutil/motoserver"
+	"github.com/nimbusfw/nimbus/pkg/nimbus"
 )
 
 // useDedicatedMoto starts a moto_server of the test's own (moto's state is
@@ -22,4 +24,15 @@ func useDedicatedMoto(t *testing.T, why string) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+}
+
+// deployDir loads the service in dir for stage dev in us-east-1, failing
+// the test when it does not load, and deploys it with opts.
+func deployDir(ctx context.Context, t *testing.T, dir string, opts nimbus.DeployOptions) (*nimbus.DeployResult, error) {
+	t.Helper()
+	p, err := nimbus.Load(ctx, nimbus.Options{Dir: dir, Stage: "dev", Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nimbus.Deploy(ctx, p, opts)
 }

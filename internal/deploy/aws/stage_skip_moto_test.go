@@ -44,11 +44,7 @@ functions:
 	ctx := context.Background()
 	deploy := func() *nimbus.DeployResult {
 		t.Helper()
-		p, err := nimbus.Load(ctx, nimbus.Options{Dir: dir, Stage: "dev", Region: "us-east-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := nimbus.Deploy(ctx, p, nimbus.DeployOptions{NoValidate: true})
+		res, err := deployDir(ctx, t, dir, nimbus.DeployOptions{NoValidate: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -462,12 +462,8 @@ provider:
 	deploy := func(extra string) *apigateway.GetStageOutput {
 		t.Helper()
 		write("serverless.yml", yml(extra))
-		p, err := nimbus.Load(ctx, nimbus.Options{Dir: dir, Stage: "dev", Region: "us-east-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
 		rep := &stepRecorder{}
-		if _, err := nimbus.Deploy(ctx, p, nimbus.DeployOptions{NoValidate: true, Force: true, Reporter: rep}); err != nil {
+		if _, err := deployDir(ctx, t, dir, nimbus.DeployOptions{NoValidate: true, Force: true, Reporter: rep}); err != nil {
 			t.Fatal(err)
 		}
 		if !contains(rep.steps, "Updating API Gateway stage dev") {
