@@ -40,6 +40,20 @@ type statement struct {
 	resources []resourceValue
 }
 
+// node is the statement as lift appends it, its attribute resources
+// given as the construct's tokens.
+func (st statement) node(c *construct, attributeToken func(*construct, string) *config.Node) *config.Node {
+	res := config.NewSeq(c.pos)
+	for _, r := range st.resources {
+		if r.attribute != "" {
+			res.Items = append(res.Items, attributeToken(c, r.attribute))
+		} else {
+			res.Items = append(res.Items, r.value.Clone())
+		}
+	}
+	return obj(c.pos, "Effect", "Allow", "Action", stringList(c.pos, st.actions...), "Resource", res)
+}
+
 type resourceValue struct {
 	attribute string
 	value     *config.Node
@@ -124,19 +138,7 @@ func (l *Lift) Expand(root *config.Node, stage string) (*config.Node, diag.Diagn
 		list, listPath := statementList(root)
 		for _, c := range built {
 			for _, st := range c.statements {
-				res := config.NewSeq(c.pos)
-				for _, r := range st.resources {
-					if r.attribute != "" {
-						res.Items = append(res.Items, attributeToken(c, r.attribute))
-					} else {
-						res.Items = append(res.Items, r.value.Clone())
-					}
-				}
-				actions := config.NewSeq(c.pos)
-				for _, a := range st.actions {
-					actions.Items = append(actions.Items, config.NewString(a, c.pos))
-				}
-				n := obj(c.pos, "Effect", "Allow", "Action", actions, "Resource", res)
+				n := st.node(c, attributeToken)
 				if c.sharedActions {
 					if sharedActionsPath == "" {
 						sharedActionsPath = listPath + "[" + strconv.Itoa(len(list.Items)) + "][\"Action\"]"
