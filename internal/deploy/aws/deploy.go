@@ -106,7 +106,7 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 	createLater := st == nil && b.Bucket != ""
 	if st == nil && !createLater {
 		rep.Step("Creating CloudFormation stack " + b.StackName)
-		if st, err = createStack(ctx, c, b, rep); err != nil {
+		if st, err = createStack(ctx, c, b, stackTemplate{body: b.CoreTemplate}, nil, rep); err != nil {
 			return nil, err
 		}
 		res.Created = true
@@ -168,7 +168,7 @@ func deployStack(ctx context.Context, c *Clients, b *Bundle, opts DeployOptions)
 
 	if createLater {
 		rep.Step("Creating CloudFormation stack " + b.StackName)
-		if st, err = createStackFromURL(ctx, c, b, templateURL, rep); err != nil {
+		if st, err = createStack(ctx, c, b, stackTemplate{url: templateURL}, b.StackParameters, rep); err != nil {
 			// Nothing runs this upload: a refused or failed creation
 			// leaves no stack to use it.
 			if !interrupted(err) {
@@ -409,39 +409,23 @@ func roleARN(b *Bundle) *string {
 	return aws.String(b.RoleARN)
 }
 
-// createStack creates the stack from the core template (change set CREATE,
-// or CreateStack with deploymentMethod: direct) and waits for it.
-func createStack(ctx context.Context, c *Clients, b *Bundle, rep Reporter) (*cftypes.Stack, error) {
+// createStack creates the stack from t and waits for it: the core template
+// before the first upload, or the uploaded full template for a stack whose
+// named bucket needs no core stack (v3's createFallback). Through a change
+// set CREATE, or CreateStack with deploymentMethod: direct. params are
+// provider.stackParameters, which only the full template declares.
+func createStack(ctx context.Context, c *Clients, b *Bundle, t stackTemplate, params []cftypes.Parameter, rep Reporter) (*cftypes.Stack, error) {
 	since := time.Now().Add(-time.Second)
-	body := aws.String(string(b.CoreTemplate))
+	url, body, text := t.source(b)
 	if b.Direct {
 		_, err := c.CloudFormation.CreateStack(ctx, createStackInput(b, &cloudformation.CreateStackInput{
-			TemplateBody: body, Capabilities: capabilities(b.CoreTemplate),
-		}))
-		if err != nil {
-			return nil, CredentialsError(err)
-		}
-	} else {
-		if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeCreate, &cloudformation.CreateChangeSetInput{TemplateBody: body}); err != nil {
-			return nil, err
-		}
-	}
-	return waitForStack(ctx, c.CloudFormation, b.StackName, since, nil, rep)
-}
-
-// createStackFromURL creates the stack from the uploaded full template
-// (v3's createFallback, for a named deployment bucket) and waits for it.
-func createStackFromURL(ctx context.Context, c *Clients, b *Bundle, templateURL string, rep Reporter) (*cftypes.Stack, error) {
-	since := time.Now().Add(-time.Second)
-	if b.Direct {
-		_, err := c.CloudFormation.CreateStack(ctx, createStackInput(b, &cloudformation.CreateStackInput{
-			TemplateURL: aws.String(templateURL), Capabilities: capabilities(b.Template), Parameters: b.StackParameters,
+			TemplateURL: url, TemplateBody: body, Capabilities: capabilities(text), Parameters: params,
 		}))
 		if err != nil {
 			return nil, CredentialsError(err)
 		}
 	} else if _, err := runChangeSet(ctx, c.CloudFormation, b, cftypes.ChangeSetTypeCreate, &cloudformation.CreateChangeSetInput{
-		TemplateURL: aws.String(templateURL), Parameters: b.StackParameters,
+		TemplateURL: url, TemplateBody: body, Parameters: params,
 	}); err != nil {
 		return nil, err
 	}
@@ -483,28 +467,31 @@ func applyStackPolicy(ctx context.Context, cf CloudFormation, b *Bundle, rep Rep
 	return nil
 }
 
-// stackTemplate is the template an update applies: the uploaded one (url),
-// or one sent inline (body: the deployed template plus the deployment
-// bucket, for a stack that lost its bucket).
+// stackTemplate is the template a create or update applies: the uploaded
+// one (url), or one sent inline (body: the core template, or the deployed
+// template plus the deployment bucket for a stack that lost its bucket).
 type stackTemplate struct {
 	url  string
 	body []byte
+}
+
+// source is the template as CloudFormation's inputs take it, and its text
+// (the capabilities it needs depend on it; an uploaded one is b.Template).
+func (t stackTemplate) source(b *Bundle) (url, body *string, text []byte) {
+	if t.body != nil {
+		return nil, aws.String(string(t.body)), t.body
+	}
+	return aws.String(t.url), nil, b.Template
 }
 
 // updateStack applies a template with v3's update parameters
 // (get-update-stack-params.js, get-create-change-set-params.js); it reports
 // false when CloudFormation found nothing to change.
 func updateStack(ctx context.Context, c *Clients, b *Bundle, t stackTemplate) (bool, error) {
-	var url, body *string
-	content := b.Template
-	if t.body != nil {
-		body, content = aws.String(string(t.body)), t.body
-	} else {
-		url = aws.String(t.url)
-	}
+	url, body, text := t.source(b)
 	if b.Direct {
 		in := &cloudformation.UpdateStackInput{
-			StackName: aws.String(b.StackName), TemplateURL: url, TemplateBody: body, Capabilities: capabilities(content),
+			StackName: aws.String(b.StackName), TemplateURL: url, TemplateBody: body, Capabilities: capabilities(text),
 			Tags: sharedTags(b), RoleARN: roleARN(b), NotificationARNs: notificationARNs(b),
 			Parameters: b.StackParameters, RollbackConfiguration: b.RollbackConfiguration,
 		}
