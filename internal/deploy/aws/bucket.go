@@ -53,49 +53,47 @@ type BucketEncryption struct {
 	CustomerKey       string
 }
 
-// customerKeyHeaders are the SSE-C key and its MD5 as S3 expects them.
-func (e BucketEncryption) customerKeyHeaders() (key, keyMD5 *string) {
-	if e.CustomerKey == "" {
-		return nil, nil
+// sseC is the SSE-C algorithm, key and key MD5 as S3 expects them (nil
+// where unset).
+func (e BucketEncryption) sseC() (algorithm, key, keyMD5 *string) {
+	if e.CustomerAlgorithm != "" {
+		algorithm = aws.String(e.CustomerAlgorithm)
 	}
-	sum := md5.Sum([]byte(e.CustomerKey))
-	return aws.String(base64.StdEncoding.EncodeToString([]byte(e.CustomerKey))),
-		aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+	if e.CustomerKey != "" {
+		sum := md5.Sum([]byte(e.CustomerKey))
+		key = aws.String(base64.StdEncoding.EncodeToString([]byte(e.CustomerKey)))
+		keyMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	return algorithm, key, keyMD5
+}
+
+// kmsKeyID is sseKMSKeyId, nil when unset.
+func (e BucketEncryption) kmsKeyID() *string {
+	if e.KMSKeyID == "" {
+		return nil
+	}
+	return aws.String(e.KMSKeyID)
 }
 
 func (e BucketEncryption) applyToPut(in *s3.PutObjectInput) {
 	in.ServerSideEncryption = s3types.ServerSideEncryption(e.ServerSideEncryption)
-	if e.KMSKeyID != "" {
-		in.SSEKMSKeyId = aws.String(e.KMSKeyID)
-	}
-	if e.CustomerAlgorithm != "" {
-		in.SSECustomerAlgorithm = aws.String(e.CustomerAlgorithm)
-	}
-	in.SSECustomerKey, in.SSECustomerKeyMD5 = e.customerKeyHeaders()
+	in.SSEKMSKeyId = e.kmsKeyID()
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = e.sseC()
 }
 
 // applyToCopy encrypts the copy as the upload would be, and reads an
 // SSE-C source with the same key (the source is this deploy's upload).
 func (e BucketEncryption) applyToCopy(in *s3.CopyObjectInput) {
 	in.ServerSideEncryption = s3types.ServerSideEncryption(e.ServerSideEncryption)
-	if e.KMSKeyID != "" {
-		in.SSEKMSKeyId = aws.String(e.KMSKeyID)
-	}
-	if e.CustomerAlgorithm != "" {
-		in.SSECustomerAlgorithm = aws.String(e.CustomerAlgorithm)
-		in.CopySourceSSECustomerAlgorithm = aws.String(e.CustomerAlgorithm)
-	}
-	in.SSECustomerKey, in.SSECustomerKeyMD5 = e.customerKeyHeaders()
-	in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = in.SSECustomerKey, in.SSECustomerKeyMD5
+	in.SSEKMSKeyId = e.kmsKeyID()
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = e.sseC()
+	in.CopySourceSSECustomerAlgorithm, in.CopySourceSSECustomerKey, in.CopySourceSSECustomerKeyMD5 = e.sseC()
 }
 
 // applyToHead lets the change check read the metadata of SSE-C objects,
 // which S3 refuses without the key.
 func (e BucketEncryption) applyToHead(in *s3.HeadObjectInput) {
-	if e.CustomerAlgorithm != "" {
-		in.SSECustomerAlgorithm = aws.String(e.CustomerAlgorithm)
-	}
-	in.SSECustomerKey, in.SSECustomerKeyMD5 = e.customerKeyHeaders()
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = e.sseC()
 }
 
 // checkNamedBucket is v3's check of a user-named deployment bucket: it
