@@ -173,7 +173,18 @@ func (l *Lift) Expand(root *config.Node, stage string) (*config.Node, diag.Diagn
 // when packaging (after:package:compileEvents), so `print` shows the
 // config before it and everything after packaging sees it.
 func (l *Lift) AddResources(root *config.Node) {
-	mergeResources(root, l.built)
+	var resources, outputs []named
+	for _, c := range l.built {
+		resources = append(resources, c.resources...)
+		outputs = append(outputs, c.outputs...)
+	}
+	block := root.Get("resources")
+	if block == nil || block.Kind != config.Map {
+		block = config.NewMap(root.Pos)
+		root.Set("resources", block)
+	}
+	mergeSection(block, "Resources", resources)
+	mergeSection(block, "Outputs", outputs)
 }
 
 // sharedRefKey is json-cycle's reference key, which the state file keeps.
@@ -305,35 +316,22 @@ func (l *Lift) replaceTokens(root *config.Node, constructs map[string]*construct
 	return ds
 }
 
-func mergeResources(root *config.Node, built []*construct) {
-	resources := root.Get("resources")
-	if resources == nil || resources.Kind != config.Map {
-		resources = config.NewMap(root.Pos)
-		root.Set("resources", resources)
+// mergeSection merges entries into resources.<section>, which is
+// created only when there is something to add.
+func mergeSection(resources *config.Node, section string, entries []named) {
+	if len(entries) == 0 {
+		return
 	}
-	for _, section := range []string{"Resources", "Outputs"} {
-		var entries []named
-		for _, c := range built {
-			if section == "Resources" {
-				entries = append(entries, c.resources...)
-			} else {
-				entries = append(entries, c.outputs...)
-			}
-		}
-		if len(entries) == 0 {
-			continue
-		}
-		dst := resources.Get(section)
-		if dst == nil || dst.Kind != config.Map {
-			dst = config.NewMap(resources.Pos)
-			resources.Set(section, dst)
-		}
-		for _, e := range entries {
-			if old := dst.Get(e.id); old != nil && old.Kind == config.Map {
-				mergeDeep(old, e.node)
-			} else {
-				dst.Set(e.id, e.node)
-			}
+	dst := resources.Get(section)
+	if dst == nil || dst.Kind != config.Map {
+		dst = config.NewMap(resources.Pos)
+		resources.Set(section, dst)
+	}
+	for _, e := range entries {
+		if old := dst.Get(e.id); old != nil && old.Kind == config.Map {
+			mergeDeep(old, e.node)
+		} else {
+			dst.Set(e.id, e.node)
 		}
 	}
 }
